@@ -1,0 +1,35 @@
+"""Formatting of the culprits (rows, ids, values) that error messages and reports name."""
+
+from collections.abc import Iterable
+
+import numpy as np
+
+
+_SHOW = 5  # name this many culprits, then say how many more there are
+
+
+def fmt_list(items: Iterable[object], limit: int = _SHOW) -> str:
+    """`[a, b, c] (and 7 more)`: short enough for one error line, exact enough to act on."""
+    items = list(items)
+    head = ", ".join(repr(_plain(x)) for x in items[:limit])
+    more = f" (and {len(items) - limit} more)" if len(items) > limit else ""
+    return f"[{head}]{more}"
+
+
+def fmt_rows(rows: np.ndarray | Iterable[int], limit: int = _SHOW) -> str:
+    """Row positions (0-based, in the frame the user passed)."""
+    rows = np.unique(np.asarray(list(rows) if not isinstance(rows, np.ndarray) else rows))
+    return "rows " + fmt_list(rows.tolist(), limit)
+
+
+def fmt_ids(ids: np.ndarray | Iterable[object], limit: int = _SHOW) -> str:
+    """Distinct series ids, in first-seen order."""
+    seen: dict[object, None] = {}
+    for x in ids:
+        seen.setdefault(_plain(x), None)
+    return fmt_list(list(seen), limit)
+
+
+def _plain(x: object) -> object:
+    # numpy scalars print as `np.int64(3)` under numpy 2; users wrote `3`
+    return x.item() if isinstance(x, np.generic) else x

@@ -1,0 +1,113 @@
+"""The one recurrence every layer shares, in its three uses: scan, step and jump.
+
+A concrete layer says how to get its continuous spectrum and per-state step sizes
+(`_spectrum`), how inputs enter the state (`_project_in`) and how the state is read
+out (`_project_out`). Everything else — discretising each event with its own gap,
+scanning a sequence, stepping one event, jumping the state forward with no input — is
+written once here, so the three uses give the same numbers by construction.
+"""
+
+import abc
+
+import equinox as eqx
+import jax.numpy as jnp
+
+from ._custom_types import Array, Complex, Float, Gaps, Seq, Step
+from ._discretise import AbstractDiscretisation
+from ._scan import AbstractScan
+
+
+class AbstractSSMLayer(eqx.Module):
+    """A diagonal SSM over irregular time: `layer(u, dt)` maps `(L, H)` inputs to `(L, H)`.
+
+    `dt[k] ≥ 0` is the time since the previous event. An event with `u = 0` and
+    `dt = 0` leaves the state unchanged under every discretisation rule.
+    """
+
+    hidden_size: eqx.AbstractVar[int]
+    discretisation: eqx.AbstractVar[AbstractDiscretisation]
+    scan_backend: eqx.AbstractVar[AbstractScan]
+
+    @abc.abstractmethod
+    def _spectrum(self) -> tuple[Complex[Array, "*state"], Float[Array, "*state"]]:
+        """Continuous eigenvalues `Λ` and per-state step sizes `Δ` (broadcastable)."""
+
+    @abc.abstractmethod
+    def _project_in(self, u: Float[Array, "length hidden"]) -> Complex[Array, " length *state"]:
+        """`B̃ u` for every event."""
+
+    @abc.abstractmethod
+    def _project_out(
+        self, x: Complex[Array, " length *state"], u: Float[Array, "length hidden"]
+    ) -> Float[Array, "length hidden"]:
+        """`y = Re(C̃ x)·factor + D ⊙ u` for every event."""
+
+    @property
+    @abc.abstractmethod
+    def state_shape(self) -> tuple[int, ...]:
+        """Shape of the complex state carried between events."""
+
+    def _coefficients(
+        self, dt: Float[Array, " length"]
+    ) -> tuple[Complex[Array, " length *state"], Complex[Array, " length *state"]]:
+        Lambda, Delta = self._spectrum()
+        dt = jnp.reshape(dt, dt.shape + (1,) * Lambda.ndim)
+        return self.discretisation(Lambda, Delta * dt)
+
+    def _complex_dtype(self):
+        return jnp.result_type(self._spectrum()[0])
+
+    def init_state(self) -> Complex[Array, "*state"]:
+        """The zero state, the state before the first event."""
+        return jnp.zeros(self.state_shape, self._complex_dtype())
+
+    def scan(
+        self, u: Seq, dt: Gaps, state: Complex[Array, "*state"] | None = None
+    ) -> tuple[Seq, Complex[Array, "*state"]]:
+        """Run the whole sequence from `state` (default zero); returns `(y, final_state)`."""
+        _check_inputs(u, dt)
+        if state is None:
+            state = self.init_state()
+        Lambda_bar, gamma = self._coefficients(dt)
+        xs = self.scan_backend(Lambda_bar, gamma * self._project_in(u), state)
+        return self._project_out(xs, u), xs[-1]
+
+    def __call__(self, u: Seq, dt: Gaps) -> Seq:
+        """Outputs `(L, H)` for inputs `u` of shape `(L, H)` and gaps `dt` of shape `(L,)`."""
+        return self.scan(u, dt)[0]
+
+    def step(
+        self, state: Complex[Array, "*state"], u_t: Step, dt_t: Float[Array, ""] | float
+    ) -> tuple[Complex[Array, "*state"], Step]:
+        """Advance by one event `u_t` (shape `(H,)`) that arrives `dt_t` after the last."""
+        dt = jnp.reshape(jnp.asarray(dt_t, jnp.real(state).dtype), (1,))
+        Lambda_bar, gamma = self._coefficients(dt)
+        x = Lambda_bar[0] * state + gamma[0] * self._project_in(u_t[None])[0]
+        return x, self._project_out(x[None], u_t[None])[0]
+
+    def jump(
+        self, state: Complex[Array, "*state"], dt: Float[Array, ""] | float
+    ) -> Complex[Array, "*state"]:
+        """Advance the state by a span `dt` with no new input: `x ↦ Λ̄(dt) ⊙ x`.
+
+        Equal to `step(state, zeros, dt)[0]`; used to carry a state to a query time.
+        """
+        dt = jnp.reshape(jnp.asarray(dt, jnp.real(state).dtype), (1,))
+        return self._coefficients(dt)[0][0] * state
+
+    def readout(self, state: Complex[Array, "*state"]) -> Step:
+        """The output a state gives with zero input, `Re(C̃ x)·factor` (shape `(H,)`)."""
+        zeros = jnp.zeros((1, self.hidden_size), jnp.real(state).dtype)
+        return self._project_out(state[None], zeros)[0]
+
+
+def _check_inputs(u, dt) -> None:
+    if u.ndim != 2:
+        raise ValueError(
+            f"u must have shape (length, hidden); got shape {u.shape}. "
+            "Layers act on one unbatched sequence: use jax.vmap for batches."
+        )
+    if dt.shape != u.shape[:1]:
+        raise ValueError(
+            f"dt must have shape (length,) = {u.shape[:1]} to match u; got {dt.shape}."
+        )

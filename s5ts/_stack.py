@@ -1,0 +1,127 @@
+"""A residual stack of SSM blocks over irregular events, with streaming and jumps.
+
+Each block is prenorm: `x + drop(GLU(drop(gelu(ssm(norm(x))))))`. Layer norm acts per
+event (batch statistics would couple series and break batch independence), dropout
+masks are shared across time as in S5.
+"""
+
+from collections.abc import Callable, Sequence
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from ._custom_types import Array, Bool, Complex, Float, Gaps
+from ._layer import AbstractSSMLayer
+
+
+class SSMBlock(eqx.Module):
+    """One prenorm residual block around an SSM layer of width H."""
+
+    norm: eqx.nn.LayerNorm
+    ssm: AbstractSSMLayer
+    gate: eqx.nn.Linear
+    dropout: float = eqx.field(static=True)
+
+    def __init__(self, ssm: AbstractSSMLayer, *, dropout: float = 0.0, key: jax.Array):
+        hidden = ssm.hidden_size
+        self.norm = eqx.nn.LayerNorm(hidden)
+        self.ssm = ssm
+        self.gate = eqx.nn.Linear(hidden, hidden, key=key)
+        self.dropout = dropout
+
+    def _mix(self, y, key):
+        # Half-GLU: gelu(y) gated by a sigmoid of its own projection.
+        h = jax.nn.gelu(y, approximate=False)
+        if key is not None and self.dropout > 0:
+            k1, k2 = jax.random.split(key)
+            h = h * _dropout_mask(k1, h.shape[-1], self.dropout)
+        h = h * jax.nn.sigmoid(jnp.einsum("oh,...h->...o", self.gate.weight, h) + self.gate.bias)
+        if key is not None and self.dropout > 0:
+            h = h * _dropout_mask(k2, h.shape[-1], self.dropout)
+        return h
+
+    def scan(self, x, dt, valid, state=None, *, key=None):
+        # Zeroing the SSM input at padding events makes them no-ops under every rule.
+        u = jnp.where(valid[:, None], jax.vmap(self.norm)(x), 0.0)
+        y, state = self.ssm.scan(u, dt, state)
+        return x + self._mix(y, key), state
+
+    def step(self, state, x_t, dt_t):
+        state, y = self.ssm.step(state, self.norm(x_t), dt_t)
+        return state, x_t + self._mix(y, None)
+
+
+def _dropout_mask(key, width, rate):
+    return jax.random.bernoulli(key, 1 - rate, (width,)) / (1 - rate)
+
+
+class SSMStack(eqx.Module):
+    """Input projection, then `n` SSM blocks; acts on one unbatched event sequence.
+
+    - `stack(x, dt, valid)` → outputs `(L, H)`;
+    - `stack.scan(x, dt, valid)` → `(outputs, states)`, the per-block states after the
+      last event, from which `step` (a new event) or `jump` (a span with no input) go on.
+    """
+
+    encoder: eqx.nn.Linear
+    blocks: tuple[SSMBlock, ...]
+
+    def __init__(
+        self,
+        in_size: int,
+        make_ssm: Callable[[jax.Array], AbstractSSMLayer],
+        n_layers: int,
+        *,
+        dropout: float = 0.0,
+        key: jax.Array,
+    ):
+        """`make_ssm(key)` builds one SSM layer; its `hidden_size` sets the stack width."""
+        keys = jax.random.split(key, 2 * n_layers + 1)
+        ssms = [make_ssm(k) for k in keys[1 : n_layers + 1]]
+        self.encoder = eqx.nn.Linear(in_size, ssms[0].hidden_size, key=keys[0])
+        self.blocks = tuple(
+            SSMBlock(s, dropout=dropout, key=k)
+            for s, k in zip(ssms, keys[n_layers + 1 :], strict=True)
+        )
+
+    def init_state(self) -> tuple[Complex[Array, "..."], ...]:
+        return tuple(b.ssm.init_state() for b in self.blocks)
+
+    def scan(
+        self,
+        x: Float[Array, "length features"],
+        dt: Gaps,
+        valid: Bool[Array, " length"] | None = None,
+        states: Sequence[Complex[Array, "..."]] | None = None,
+        *,
+        key: jax.Array | None = None,
+    ) -> tuple[Float[Array, "length hidden"], tuple[Complex[Array, "..."], ...]]:
+        """Run all events; `valid=False` marks padding. `key` enables dropout (training)."""
+        if valid is None:
+            valid = jnp.ones(dt.shape, bool)
+        if states is None:
+            states = self.init_state()
+        keys = [None] * len(self.blocks) if key is None else jax.random.split(key, len(self.blocks))
+        h = jax.vmap(self.encoder)(x)
+        out = []
+        for block, state, k in zip(self.blocks, states, keys, strict=True):
+            h, state = block.scan(h, dt, valid, state, key=k)
+            out.append(state)
+        return h, tuple(out)
+
+    def __call__(self, x, dt, valid=None, *, key=None) -> Float[Array, "length hidden"]:
+        return self.scan(x, dt, valid, key=key)[0]
+
+    def step(self, states, x_t: Float[Array, " features"], dt_t):
+        """One new event `x_t` arriving `dt_t` after the previous one: `(states, y_t)`."""
+        h = self.encoder(x_t)
+        new = []
+        for block, state in zip(self.blocks, states, strict=True):
+            state, h = block.step(state, h, dt_t)
+            new.append(state)
+        return tuple(new), h
+
+    def jump(self, states, dt):
+        """Carry every block's state forward by `dt` with no input."""
+        return tuple(b.ssm.jump(s, dt) for b, s in zip(self.blocks, states, strict=True))

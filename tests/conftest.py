@@ -1,0 +1,16 @@
+import jax
+import pytest
+
+
+@pytest.fixture
+def x64():
+    """Run a test in float64, for the tight numerical comparisons."""
+    with jax.enable_x64(True):
+        yield
+
+
+@pytest.fixture
+def getkey():
+    """A fresh, deterministic PRNG key on each call."""
+    keys = iter(jax.random.split(jax.random.key(1234), 1000))
+    return lambda: next(keys)
