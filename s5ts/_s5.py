@@ -111,10 +111,10 @@ class S5Layer(AbstractSSMLayer):
         re = -jnp.exp(self.Lambda_log_neg_re)
         if self.clip_eigs:
             re = jnp.minimum(re, -1e-4)
-        return re + 1j * self.Lambda_im, jnp.exp(self.log_step)
+        return jax.lax.complex(re, self.Lambda_im), jnp.exp(self.log_step)
 
     def _project_in(self, u):
-        return u @ self.B_re.T + 1j * (u @ self.B_im.T)
+        return jax.lax.complex(u @ self.B_re.T, u @ self.B_im.T)
 
     def _read(self, x: Complex[Array, "length state"], C_re, C_im):
         factor = 2.0 if self.conj_sym else 1.0
@@ -133,7 +133,7 @@ class S5Layer(AbstractSSMLayer):
         dt_back = jnp.concatenate([dt[1:], jnp.zeros_like(dt[:1])])
         Lambda_bar, gamma = self._coefficients(dt_back[::-1])
         bu = gamma * self._project_in(u[::-1])
-        xs_back = self.scan_backend(Lambda_bar, bu, self.init_state())[::-1]
+        xs_back = self.scan_backend(Lambda_bar, bu, self.init_state(dt.shape[1:]))[::-1]
         n = self.state_shape[0]
         return y + self._read(xs_back, self.C_re[:, n:], self.C_im[:, n:]), final
 

@@ -27,9 +27,9 @@ class AbstractScan(eqx.Module):
 
 
 class SequentialScan(AbstractScan):
-    """`lax.scan` over time; `unroll` trades compile time for less loop overhead."""
+    """`lax.scan` over time. Unrolling measured slower on CPU (`benchmarks/scan.py`), so 1."""
 
-    unroll: int = eqx.field(static=True, default=8)
+    unroll: int = eqx.field(static=True, default=1)
 
     def __call__(self, a, b, x0):
         def body(x, ab):

@@ -2,7 +2,10 @@
 
 Each block is prenorm: `x + drop(GLU(drop(gelu(ssm(norm(x))))))`. Layer norm acts per
 event (batch statistics would couple series and break batch independence), dropout
-masks are shared across time as in S5.
+masks are shared across time as in S5, one per series.
+
+Like the layers, the stack takes one sequence `(L, F)` or a time-major batch
+`(L, *batch, F)`; every per-event operation here acts on the last axis only.
 """
 
 from collections.abc import Callable, Sequence
@@ -30,30 +33,36 @@ class SSMBlock(eqx.Module):
         self.gate = eqx.nn.Linear(hidden, hidden, key=key)
         self.dropout = dropout
 
+    def _normalise(self, x):
+        mean = jnp.mean(x, axis=-1, keepdims=True)
+        var = jnp.var(x, axis=-1, keepdims=True)
+        return (x - mean) * jax.lax.rsqrt(var + self.norm.eps) * self.norm.weight + self.norm.bias
+
     def _mix(self, y, key):
         # Half-GLU: gelu(y) gated by a sigmoid of its own projection.
         h = jax.nn.gelu(y, approximate=False)
         if key is not None and self.dropout > 0:
             k1, k2 = jax.random.split(key)
-            h = h * _dropout_mask(k1, h.shape[-1], self.dropout)
-        h = h * jax.nn.sigmoid(jnp.einsum("oh,...h->...o", self.gate.weight, h) + self.gate.bias)
+            h = h * _dropout_mask(k1, h.shape[1:], self.dropout)
+        h = h * jax.nn.sigmoid(h @ self.gate.weight.T + self.gate.bias)
         if key is not None and self.dropout > 0:
-            h = h * _dropout_mask(k2, h.shape[-1], self.dropout)
+            h = h * _dropout_mask(k2, h.shape[1:], self.dropout)
         return h
 
     def scan(self, x, dt, valid, state=None, *, key=None):
         # Zeroing the SSM input at padding events makes them no-ops under every rule.
-        u = jnp.where(valid[:, None], jax.vmap(self.norm)(x), 0.0)
+        u = jnp.where(valid[..., None], self._normalise(x), 0.0)
         y, state = self.ssm.scan(u, dt, state)
         return x + self._mix(y, key), state
 
     def step(self, state, x_t, dt_t):
-        state, y = self.ssm.step(state, self.norm(x_t), dt_t)
-        return state, x_t + self._mix(y, None)
+        state, y = self.ssm.step(state, self._normalise(x_t), dt_t)
+        return state, x_t + self._mix(y[None], None)[0]
 
 
-def _dropout_mask(key, width, rate):
-    return jax.random.bernoulli(key, 1 - rate, (width,)) / (1 - rate)
+def _dropout_mask(key, shape, rate):
+    # One mask per series (the shape excludes time), shared over all its events.
+    return jax.random.bernoulli(key, 1 - rate, shape) / (1 - rate)
 
 
 class SSMStack(eqx.Module):
@@ -85,12 +94,12 @@ class SSMStack(eqx.Module):
             for s, k in zip(ssms, keys[n_layers + 1 :], strict=True)
         )
 
-    def init_state(self) -> tuple[Complex[Array, "..."], ...]:
-        return tuple(b.ssm.init_state() for b in self.blocks)
+    def init_state(self, batch_shape: tuple[int, ...] = ()) -> tuple[Complex[Array, "..."], ...]:
+        return tuple(b.ssm.init_state(batch_shape) for b in self.blocks)
 
     def scan(
         self,
-        x: Float[Array, "length features"],
+        x: Float[Array, " length *batch features"],
         dt: Gaps,
         valid: Bool[Array, " length"] | None = None,
         states: Sequence[Complex[Array, "..."]] | None = None,
@@ -101,21 +110,24 @@ class SSMStack(eqx.Module):
         if valid is None:
             valid = jnp.ones(dt.shape, bool)
         if states is None:
-            states = self.init_state()
+            states = self.init_state(dt.shape[1:])
         keys = [None] * len(self.blocks) if key is None else jax.random.split(key, len(self.blocks))
-        h = jax.vmap(self.encoder)(x)
+        h = self._encode(x)
         out = []
         for block, state, k in zip(self.blocks, states, keys, strict=True):
             h, state = block.scan(h, dt, valid, state, key=k)
             out.append(state)
         return h, tuple(out)
 
+    def _encode(self, x):
+        return x @ self.encoder.weight.T + self.encoder.bias
+
     def __call__(self, x, dt, valid=None, *, key=None) -> Float[Array, "length hidden"]:
         return self.scan(x, dt, valid, key=key)[0]
 
-    def step(self, states, x_t: Float[Array, " features"], dt_t):
+    def step(self, states, x_t: Float[Array, " *batch features"], dt_t):
         """One new event `x_t` arriving `dt_t` after the previous one: `(states, y_t)`."""
-        h = self.encoder(x_t)
+        h = self._encode(x_t)
         new = []
         for block, state in zip(self.blocks, states, strict=True):
             state, h = block.step(state, h, dt_t)

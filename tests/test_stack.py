@@ -29,7 +29,8 @@ def _run(stack, x, dt, valid=None):
 
 @eqx.filter_jit
 def _stepped(stack, x, dt):
-    return jax.lax.scan(lambda s, e: stack.step(s, *e), stack.init_state(), (x, dt))
+    states = stack.init_state(dt.shape[1:])
+    return jax.lax.scan(lambda s, e: stack.step(s, *e), states, (x, dt))
 
 
 @pytest.mark.parametrize("rule", [s5ts.ZOH(), s5ts.Impulse()])
@@ -85,3 +86,24 @@ def test_dropout_only_with_a_key():
     a, b = call(stack, x, dt, k1), call(stack, x, dt, k2)
     assert not np.allclose(a, base) and not np.allclose(a, b)
     np.testing.assert_array_equal(a, call(stack, x, dt, k1))
+
+
+def test_time_major_batch_equals_one_sequence_at_a_time():
+    stack = _stack(s5ts.ZOH(), dropout=0.3)
+    rng = np.random.default_rng(4)
+    x = jnp.asarray(rng.normal(size=(L, 3, F)), jnp.float32)
+    dt = jnp.asarray(rng.exponential(1.0, (L, 3)), jnp.float32)
+    valid = jnp.asarray(rng.random((L, 3)) > 0.2)
+    y, states = _run(stack, x, dt, valid)
+    for i in range(3):
+        y_i, states_i = _run(stack, x[:, i], dt[:, i], valid[:, i])
+        np.testing.assert_allclose(y[:, i], y_i, rtol=1e-5, atol=1e-5)
+        for a, b in zip(states, states_i, strict=True):
+            np.testing.assert_allclose(a[i], b, rtol=1e-5, atol=1e-5)
+    _, ys = _stepped(stack, x, dt)
+    np.testing.assert_allclose(ys, _run(stack, x, dt)[0], rtol=1e-5, atol=1e-5)
+    # Dropout draws one mask per series: the series of a batch are not all masked alike.
+    call = eqx.filter_jit(lambda s, x, dt, key: s(x, dt, key=key))
+    same = jnp.broadcast_to(x[:, :1], x.shape)
+    dropped = call(stack, same, jnp.broadcast_to(dt[:, :1], dt.shape), jax.random.key(5))
+    assert not np.allclose(dropped[:, 0], dropped[:, 1])
