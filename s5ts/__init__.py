@@ -2,6 +2,7 @@
 
 import importlib.metadata
 
+from . import data as data, datasets as datasets
 from ._discretise import (
     ZOH as ZOH,
     AbstractDiscretisation as AbstractDiscretisation,
@@ -9,6 +10,8 @@ from ._discretise import (
     Impulse as Impulse,
 )
 from ._dss import DSSLayer as DSSLayer
+from ._errors import NotFittedError as NotFittedError
+from ._forecaster import S5Forecaster as S5Forecaster
 from ._init import (
     hippo_legs as hippo_legs,
     hippo_n as hippo_n,
@@ -18,6 +21,7 @@ from ._init import (
     skew_hippo as skew_hippo,
 )
 from ._layer import AbstractSSMLayer as AbstractSSMLayer
+from ._plot import plot_forecast as plot_forecast
 from ._s4d import S4DLayer as S4DLayer
 from ._s5 import S5Layer as S5Layer
 from ._scan import (

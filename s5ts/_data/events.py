@@ -78,5 +78,6 @@ def duplicate_error(
         f"{len(rows)} rows share an {key} key with another row: series {fmt_ids(ids)} at "
         f"{time_col} {fmt_times(times, kind)}{extra}, {fmt_rows(rows)}. Pass "
         "duplicates='mean' (average the observed values) or duplicates='last' (keep the last "
-        "observed value in input order), or drop the duplicates first."
+        "observed value in input order) to to_panel or S5Forecaster, or drop the duplicates "
+        "first."
     )

@@ -1,0 +1,303 @@
+"""PhysioNet 2012 forecasting under the t-PatchGNN protocol, with the public S5Forecaster API.
+
+Protocol (see the "PhysioNet 2012 forecasting" section of benchmarks/README.md): observe
+hours 0-24 of each stay, forecast every observed (time, variable) in hours 24-48. Split by
+record, 60/20/20: RecordIDs sorted ascending, then
+``train_test_split(ids, train_size=0.8, random_state=42, shuffle=True)`` -> (train+val,
+test) and ``train_test_split(train+val, train_size=0.75, shuffle=False)`` -> (train, val).
+Per-variable min-max scaling fitted on the train+val observations (placeholders and
+outliers included) is applied before fitting, so the model sees [0, 1] values and the
+metrics are in that scale. MSE and MAE are computed per variable over every test target,
+then averaged over the variables that have targets. The test score is taken at the
+best-validation checkpoint (``val_df`` = the validation records). The LOCF and per-stay
+mean baselines are scored on the same split as a check of this implementation.
+
+Usage, from the repository root::
+
+    .venv/bin/python benchmarks/physionet.py --seeds 0 1 2
+    .venv/bin/python benchmarks/physionet.py --quick          # smoke run, ~1 min
+
+Prints MSE x 1e-3 and MAE x 1e-2 (mean +- std over seeds), training wall time and peak
+RSS, and writes ``benchmarks/results/physionet.json`` and the test RecordIDs to
+``benchmarks/results/physionet_test_ids.txt`` (a ``--quick`` run writes neither unless
+``--out`` is given).
+"""
+
+import argparse
+import importlib.util
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+import s5ts
+
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "physionet2012"
+RESULTS = ROOT / "benchmarks" / "results"
+HISTORY_HOURS = 24.0
+STATIC_COLS = ["Age", "Gender", "Height", "ICUType", "Weight"]
+
+
+def load_converter():
+    """`datasets/physionet2012.py`, loaded by path (``datasets`` is not a package)."""
+    spec = importlib.util.spec_from_file_location(
+        "s5ts_physionet2012", ROOT / "datasets" / "physionet2012.py"
+    )
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def split_ids(ids) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(train, val, test) RecordIDs: the deterministic surrogate of the t-PatchGNN split."""
+    ids = np.sort(np.asarray(ids))
+    train_val, test = train_test_split(ids, train_size=0.8, random_state=42, shuffle=True)
+    train, val = train_test_split(train_val, train_size=0.75, shuffle=False)
+    return np.asarray(train), np.asarray(val), np.asarray(test)
+
+
+def min_max(df: pd.DataFrame, fit_ids, variables) -> tuple[pd.DataFrame, dict]:
+    """Scale each variable to [0, 1] over its observed values in the `fit_ids` stays.
+
+    A constant variable (MechVent) maps to 0, as the reference code's 1e-8 guard does.
+    """
+    seen = df[df["unique_id"].isin(fit_ids)]
+    lo = seen[list(variables)].min()
+    hi = seen[list(variables)].max()
+    span = (hi - lo).where(hi > lo, 1.0)
+    out = df.copy()
+    out[list(variables)] = (df[list(variables)] - lo) / span
+    return out, {"min": lo.to_dict(), "max": hi.to_dict()}
+
+
+def history_and_queries(df: pd.DataFrame, ids, variables):
+    """History rows (t < 24 h), query rows (t >= 24 h: id, time) and their truth (R, C)."""
+    part = df[df["unique_id"].isin(ids)]
+    hist = part[part["ds"] < HISTORY_HOURS]
+    future = part[part["ds"] >= HISTORY_HOURS]
+    future = future[future["unique_id"].isin(hist["unique_id"].unique())]
+    future = future[future[list(variables)].notna().any(axis=1)]
+    queries = future[["unique_id", "ds"]].reset_index(drop=True)
+    return hist.reset_index(drop=True), queries, future[list(variables)].to_numpy(np.float64)
+
+
+def score(pred: np.ndarray, truth: np.ndarray, variables) -> dict:
+    """Per-variable MSE / MAE over observed targets, then the mean over those variables."""
+    obs = ~np.isnan(truth)
+    err = np.where(obs, pred - np.nan_to_num(truth), 0.0)
+    n = obs.sum(0)
+    has = n > 0
+    mse = (err**2).sum(0)[has] / n[has]
+    mae = np.abs(err).sum(0)[has] / n[has]
+    names = [v for v, h in zip(variables, has, strict=True) if h]
+    return {
+        "mse": float(mse.mean()),
+        "mae": float(mae.mean()),
+        "per_variable": {
+            v: {"mse": float(a), "mae": float(b), "n": int(c)}
+            for v, a, b, c in zip(names, mse, mae, n[has], strict=True)
+        },
+    }
+
+
+def baselines(hist: pd.DataFrame, queries: pd.DataFrame, truth, train_df, variables) -> dict:
+    """LOCF and per-stay mean from each stay's history; the training mean where a stay
+    never observed the variable before 24 h."""
+    fallback = train_df[list(variables)].mean().to_numpy()
+    g = hist.groupby("unique_id", sort=True)[list(variables)]
+    last = g.last().reindex(queries["unique_id"]).to_numpy()  # last non-NaN per column
+    mean = g.mean().reindex(queries["unique_id"]).to_numpy()
+    out = {}
+    for name, pred in (("locf", last), ("stay_mean", mean)):
+        pred = np.where(np.isnan(pred), fallback, pred)
+        out[name] = score(pred, truth, variables)
+    return out
+
+
+def fmt(values, scale) -> str:
+    values = np.asarray(values) * scale
+    if len(values) == 1:
+        return f"{values[0]:.2f}"
+    return f"{values.mean():.2f} ± {values.std(ddof=0):.2f}"
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="PhysioNet 2012 folder")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0])
+    p.add_argument("--quick", action="store_true", help="subset of records, few steps")
+    p.add_argument("--records", type=int, default=None, help="use only N stays (all splits)")
+    p.add_argument("--out", type=Path, default=None, help="results JSON (default: results/)")
+    p.add_argument("--no-static", action="store_true", help="ignore the admission descriptors")
+    p.add_argument("--hidden-size", type=int, default=64)
+    p.add_argument("--state-size", type=int, default=64)
+    p.add_argument("--blocks", type=int, default=4)
+    p.add_argument("--n-layers", type=int, default=2)
+    p.add_argument("--dropout", type=float, default=0.1)
+    p.add_argument("--discretisation", choices=["ZOH", "Impulse", "Bilinear"], default="ZOH")
+    p.add_argument("--learning-rate", type=float, default=3e-3)
+    p.add_argument("--weight-decay", type=float, default=1e-2)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--max-steps", type=int, default=3000)
+    p.add_argument("--eval-every", type=int, default=100)
+    p.add_argument("--patience", type=int, default=8)
+    p.add_argument("--context", type=float, default=None, help="history span in hours")
+    p.add_argument("--verbose", action="store_true", help="progress bar")
+    p.add_argument(
+        "--no-val",
+        action="store_true",
+        help="ablation: no validation data, keep the final weights (not the protocol)",
+    )
+    p.add_argument("--baselines-only", action="store_true", help="score LOCF / mean only")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.records = args.records or 1500
+        args.max_steps = min(args.max_steps, 150)
+        args.eval_every = min(args.eval_every, 50)
+
+    if not args.data.is_dir():
+        print(f"PhysioNet 2012 data not found at {args.data}; nothing to do.")
+        return
+    pn = load_converter()
+    t0 = time.perf_counter()
+    df, static_df = pn.load_physionet2012(args.data)
+    variables = list(pn.VARIABLES)
+    print(f"loaded {len(static_df)} stays, {len(df)} rows in {time.perf_counter() - t0:.1f} s")
+
+    train_ids, val_ids, test_ids = split_ids(static_df["unique_id"].to_numpy())
+    print(f"split: train {len(train_ids)}, val {len(val_ids)}, test {len(test_ids)}")
+    df, ranges = min_max(df, np.concatenate([train_ids, val_ids]), variables)
+    if args.records:  # a subset of every split, in the split's proportions
+        rng = np.random.default_rng(0)
+        frac = min(1.0, args.records / len(static_df))
+
+        def sub(a):
+            return np.sort(rng.choice(a, max(2, int(round(frac * len(a)))), replace=False))
+
+        train_ids, val_ids, test_ids = sub(train_ids), sub(val_ids), sub(test_ids)
+        print(f"subset: train {len(train_ids)}, val {len(val_ids)}, test {len(test_ids)}")
+
+    train_df = df[df["unique_id"].isin(train_ids)].reset_index(drop=True)
+    val_df = df[df["unique_id"].isin(val_ids)].reset_index(drop=True)
+    hist, queries, truth = history_and_queries(df, test_ids, variables)
+    static = None if args.no_static else static_df[["unique_id", *STATIC_COLS]]
+
+    base = baselines(hist, queries, truth, train_df, variables)
+    for name, s in base.items():
+        print(f"{name:10s} MSE {s['mse'] * 1e3:.2f}e-3  MAE {s['mae'] * 1e2:.2f}e-2")
+    if args.baselines_only:
+        return
+
+    hyper = {
+        "hidden_size": args.hidden_size,
+        "state_size": args.state_size,
+        "blocks": args.blocks,
+        "n_layers": args.n_layers,
+        "dropout": args.dropout,
+        "learning_rate": args.learning_rate,
+        "weight_decay": args.weight_decay,
+        "batch_size": args.batch_size,
+        "max_steps": args.max_steps,
+        "eval_every": args.eval_every,
+        "patience": args.patience,
+    }
+    rule = getattr(s5ts, args.discretisation)()
+    runs = []
+    for seed in args.seeds:
+        model = s5ts.S5Forecaster(
+            horizon=HISTORY_HOURS,
+            context=args.context,
+            discretisation=rule,
+            random_state=seed,
+            verbose=args.verbose,
+            val_size=0.0,
+            **hyper,
+        )
+        t0 = time.perf_counter()
+        model.fit(train_df, static_df=static, val_df=None if args.no_val else val_df)
+        train_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        pred = model.predict(hist, queries, static_df=static)
+        predict_s = time.perf_counter() - t0
+        s = score(pred[variables].to_numpy(np.float64), truth, variables)
+        steps = len(model.history_["train_loss"])
+        run = {
+            "seed": seed,
+            "mse": s["mse"],
+            "mae": s["mae"],
+            "train_seconds": train_s,
+            "predict_seconds": predict_s,
+            "steps": steps,
+            "seconds_per_step": train_s / max(steps, 1),
+            "best_step": model.history_["best_step"],
+            "stopped": model.history_["stopped"],
+            "val_nll": model.history_["val_loss"],
+            "per_variable": s["per_variable"],
+        }
+        runs.append(run)
+        print(
+            json.dumps(
+                {k: v for k, v in run.items() if k not in ("per_variable", "val_nll")}
+                | {"mse_e3": s["mse"] * 1e3, "mae_e2": s["mae"] * 1e2}
+            ),
+            flush=True,
+        )
+
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    mse = [r["mse"] for r in runs]
+    mae = [r["mae"] for r in runs]
+    secs = [r["train_seconds"] for r in runs]
+    print(f"S5Forecaster  MSE {fmt(mse, 1e3)} e-3  MAE {fmt(mae, 1e2)} e-2  (seeds {args.seeds})")
+    print(f"train seconds {[round(x) for x in secs]}, peak RSS {peak_mb:.0f} MB")
+
+    out = args.out or (None if args.quick else RESULTS / "physionet.json")
+    if out is None:
+        return
+    per_var = {
+        v: {
+            "mse": float(np.mean([r["per_variable"][v]["mse"] for r in runs])),
+            "mae": float(np.mean([r["per_variable"][v]["mae"] for r in runs])),
+            "n": runs[0]["per_variable"][v]["n"],
+        }
+        for v in runs[0]["per_variable"]
+    }
+    result = {
+        "protocol": "t-PatchGNN PhysioNet 2012: 0-24 h observed, 24-48 h forecast, min-max",
+        "mse": float(np.mean(mse)),
+        "mae": float(np.mean(mae)),
+        "mse_std": float(np.std(mse)),
+        "mae_std": float(np.std(mae)),
+        "seeds": args.seeds,
+        "train_seconds": float(np.mean(secs)),
+        "peak_rss_mb": float(peak_mb),
+        "n_records": {"train": len(train_ids), "val": len(val_ids), "test": len(test_ids)},
+        "hyperparameters": hyper
+        | {
+            "horizon": HISTORY_HOURS,
+            "context": args.context,
+            "discretisation": args.discretisation,
+            "static": not args.no_static,
+            "early_stopping_on_val": not args.no_val,
+        },
+        "baselines": {k: {"mse": v["mse"], "mae": v["mae"]} for k, v in base.items()},
+        "runs": [{k: v for k, v in r.items() if k != "per_variable"} for r in runs],
+        "per_variable": per_var,
+        "min_max": ranges,
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    ids_path = out.parent / f"{out.stem.removesuffix('.json')}_test_ids.txt"
+    ids_path.write_text("\n".join(str(int(i)) for i in test_ids) + "\n")
+    print(f"wrote {out} and {ids_path}")
+
+
+if __name__ == "__main__":
+    main()

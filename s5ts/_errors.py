@@ -1,0 +1,9 @@
+"""Exceptions raised by the forecaster."""
+
+
+class NotFittedError(ValueError, AttributeError):
+    """Raised when a forecaster is used before `fit`.
+
+    Subclasses both `ValueError` and `AttributeError`, as scikit-learn's does, so code that
+    catches either (including `sklearn.utils.validation.check_is_fitted` callers) works.
+    """

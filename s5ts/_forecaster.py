@@ -1,0 +1,286 @@
+"""`S5Forecaster`: the scikit-learn-style shell over the pure pieces.
+
+The class holds the hyperparameters, the sklearn contract and the fitted state; the work
+lives in one module per verb: `_fit` (validation, scaling, split, the training loop in
+`_loop`), `_predict` (query rows -> (series, cutoff event, tau) triples -> frames of the
+caller's type), `_cross_validation` and `_persistence`. All randomness comes from
+`random_state`.
+"""
+
+import inspect
+
+import numpy as np
+
+from ._cross_validation import cross_validation
+from ._discretise import ZOH
+from ._errors import NotFittedError
+from ._features import SeriesFeatures, series_features
+from ._fit import fit
+from ._model import ForecastNet
+from ._predict import predict
+from ._validation import check_has_targets, check_magnitude, read_panel
+
+
+class S5Forecaster:
+    """Probabilistic forecaster for irregularly sampled multivariate series (S5 encoder).
+
+    **Hyperparameters** (stored unchanged; validated in `fit`):
+
+    - `context`: history span the model sees before a cutoff (a number in the data's time
+      unit, or a timedelta / string such as `"24h"` for datetimes); `None` = all history.
+    - `horizon`: how far ahead training targets reach (same units); `None` = half the
+      median series span. Forecasts beyond it are extrapolation.
+    - `hidden_size`, `state_size`, `blocks`, `n_layers`, `dropout`: the S5 stack.
+    - `discretisation`: a rule object (`s5ts.ZOH()`, `s5ts.Impulse()`, ...); `None` = ZOH.
+    - `learning_rate`, `weight_decay`, `batch_size`, `max_steps`: optimisation.
+    - `val_size`: fraction of series held out for early stopping when no `val_df` is given;
+      `eval_every` (steps) and `patience` (evaluations) control early stopping.
+    - `duplicates`: rows with the same (id, time) in any frame read — `"raise"` (default),
+      or aggregate them per variable with `"mean"` or `"last"`.
+    - `random_state`: int seed for every random choice; `verbose`: show a progress bar.
+    """
+
+    def __init__(
+        self,
+        *,
+        context=None,
+        horizon=None,
+        hidden_size: int = 64,
+        state_size: int = 64,
+        blocks: int = 4,
+        n_layers: int = 2,
+        dropout: float = 0.1,
+        discretisation=None,
+        learning_rate: float = 3e-3,
+        weight_decay: float = 1e-2,
+        batch_size: int = 32,
+        max_steps: int = 1000,
+        val_size: float = 0.2,
+        eval_every: int = 50,
+        patience: int = 10,
+        duplicates: str = "raise",
+        random_state: int = 0,
+        verbose: bool = True,
+    ):
+        self.context = context
+        self.horizon = horizon
+        self.hidden_size = hidden_size
+        self.state_size = state_size
+        self.blocks = blocks
+        self.n_layers = n_layers
+        self.dropout = dropout
+        self.discretisation = discretisation
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_steps = max_steps
+        self.val_size = val_size
+        self.eval_every = eval_every
+        self.patience = patience
+        self.duplicates = duplicates
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- scikit-learn contract --------------------------------------------------------------
+
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+
+    def get_params(self, deep: bool = True) -> dict:
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params) -> "S5Forecaster":
+        unknown = sorted(set(params) - set(self._param_names()))
+        if unknown:
+            raise ValueError(f"unknown parameter(s) {unknown}; valid: {self._param_names()}")
+        for name, value in params.items():
+            setattr(self, name, value)
+        return self
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "model_")
+
+    def __repr__(self) -> str:
+        defaults = S5Forecaster().get_params()
+        changed = [f"{k}={v!r}" for k, v in self.get_params().items() if v != defaults[k]]
+        return f"S5Forecaster({', '.join(changed)})"
+
+    def _check_fitted(self) -> None:
+        if not self.__sklearn_is_fitted__():
+            raise NotFittedError(
+                "This S5Forecaster instance is not fitted yet. Call 'fit' with appropriate "
+                "arguments before using this estimator."
+            )
+
+    # -- fit ----------------------------------------------------------------------------------
+
+    def fit(
+        self,
+        df,
+        static_df=None,
+        val_df=None,
+        *,
+        id_col: str = "unique_id",
+        time_col: str = "ds",
+        target_cols=None,
+        callbacks=None,
+        checkpoint_dir=None,
+    ) -> "S5Forecaster":
+        """Fit on a long frame (`id_col`, `time_col`, one column per target, NaN = unobserved).
+
+        `static_df` holds one row per series (numeric covariates); `val_df` (optional)
+        holds validation series for early stopping, else `val_size` of the series is held
+        out. Returns `self`.
+
+        `callbacks`: a callable or list of callables, each called after every training
+        step with a record of `step`, `max_steps`, `loss`, `val_loss` (None except at
+        validation steps) and `best_step`; returning True stops training early (the best
+        weights so far are kept).
+
+        `checkpoint_dir`: a directory for resumable training. The full training state
+        (weights, optimiser state, step, random states, best weights; JSON + arrays, no
+        pickle, written atomically) is saved there every `eval_every` steps and when
+        training stops. If it already holds a checkpoint of the same fit (same
+        hyperparameters and data) training resumes from it and ends with the same weights
+        as an uninterrupted run; a finished checkpoint just restores the result. A
+        checkpoint of a different fit raises ValueError.
+
+        Faults: if a loss becomes NaN/inf, training stops, the forecaster keeps the best
+        weights so far and `FloatingPointError` is raised. On Ctrl-C (KeyboardInterrupt) the
+        forecaster is likewise left fitted with the best weights so far (and the checkpoint
+        saved) before the KeyboardInterrupt propagates. `history_["stopped"]` says why
+        training ended.
+        """
+        return fit(
+            self,
+            df,
+            static_df,
+            val_df,
+            id_col,
+            time_col,
+            target_cols,
+            callbacks,
+            checkpoint_dir,
+        )
+
+    def _skeleton(self, key) -> ForecastNet:
+        return ForecastNet(
+            self.n_features_,
+            len(self.target_cols_),
+            hidden_size=self.hidden_size,
+            state_size=self.state_size,
+            blocks=self.blocks,
+            n_layers=self.n_layers,
+            dropout=self.dropout,
+            discretisation=ZOH() if self.discretisation is None else self.discretisation,
+            key=key,
+        )
+
+    def _span(self, x, what: str) -> float:
+        try:
+            span = self.time_scale_.to_model_span(x)
+        except (TypeError, ValueError) as err:
+            raise type(err)(f"{what}: {err}") from err
+        if not np.isfinite(span) or span <= 0:
+            raise ValueError(f"{what} must be a positive span, got {x!r}")
+        return float(span)
+
+    def _features(self, panel) -> list[SeriesFeatures]:
+        t = self.time_scale_.elapsed(panel)
+        y = self.scaler_.transform(panel.values)
+        k = len(self.static_mean_)
+        static = np.zeros((panel.n_series, k)) if panel.static is None else panel.static
+        static = (static - self.static_mean_) / self.static_std_
+        return [
+            series_features(t[a:b], y[a:b], static[i])
+            for i, (a, b) in enumerate(zip(panel.indptr[:-1], panel.indptr[1:], strict=True))
+        ]
+
+    # -- predict --------------------------------------------------------------------------------
+
+    def predict(
+        self,
+        df,
+        query_df=None,
+        *,
+        static_df=None,
+        h: int | None = None,
+        freq=None,
+        level=None,
+        quantiles=None,
+    ):
+        """Forecast after the end of each series of `df` (the history).
+
+        Either `query_df` (`id_col`, `time_col` rows at any times after each series' last
+        time; one forecast per row, in its order) or `h` steps of `freq` after each series'
+        last time (`freq` defaults to the median gap seen in training). Returns a frame of
+        `df`'s type: `id_col`, `time_col`, per target `<target>` (mean),
+        `<target>-lo-<l>` / `<target>-hi-<l>` per `level` (central intervals, percent) and
+        `<target>-q<q>` per quantile `q` in (0, 1).
+        """
+        self._check_fitted()
+        return predict(self, df, query_df, static_df, h, freq, level, quantiles)
+
+    # -- cross-validation ---------------------------------------------------------------------
+
+    def cross_validation(
+        self,
+        df,
+        *,
+        n_windows: int = 1,
+        step_size=None,
+        h,
+        static_df=None,
+        level=None,
+        quantiles=None,
+        refit: bool = False,
+    ):
+        """Rolling-origin evaluation with cutoffs in time, without refitting.
+
+        Per series the last cutoff is its last time minus `h`, and earlier ones are
+        `step_size` (default `h`) apart; `h` and `step_size` are spans like `horizon`. Each
+        window forecasts every event in `(cutoff, cutoff + h]` from the events up to the
+        cutoff. Returns `id_col, time_col, cutoff`, the forecast columns of `predict`, then
+        the truth `<target>-y` per target (NaN where not observed: score observed only).
+        Windows without history or without events are skipped.
+        """
+        self._check_fitted()
+        if refit:
+            raise NotImplementedError("refit=True is not supported; fit once and pass refit=False")
+        return cross_validation(self, df, n_windows, step_size, h, static_df, level, quantiles)
+
+    # -- persistence ----------------------------------------------------------------------------
+
+    def save(self, path) -> None:
+        """Write the fitted forecaster to the directory `path` (atomically; no pickle)."""
+        from ._persistence import save
+
+        self._check_fitted()
+        save(self, path)
+
+    @classmethod
+    def load(cls, path) -> "S5Forecaster":
+        """Read a forecaster written by `save`; ValueError if the files are missing or bad."""
+        from ._persistence import load
+
+        return load(path)
+
+    def _read(self, df, static_df):
+        check_has_targets(df, self.target_cols_)
+        panel = read_panel(
+            df, static_df, self.id_col_, self.time_col_, self.target_cols_, self.duplicates
+        )
+        check_magnitude(panel)
+        kind = self.time_scale_.kind
+        if not panel.time_kind.same_as(kind):
+            raise TypeError(
+                f"df has {panel.time_kind.kind} times but the forecaster was fitted on "
+                f"{kind.kind} times; convert {self.time_col_!r} to match"
+            )
+        if self.static_cols_ and panel.static_cols != self.static_cols_:
+            raise ValueError(
+                f"the forecaster was fitted with static covariates {list(self.static_cols_)}; "
+                f"pass static_df with those columns (got {list(panel.static_cols)})"
+            )
+        return panel

@@ -1,0 +1,65 @@
+"""`plot_forecast`: history points, forecast mean and interval bands for a few series."""
+
+import numpy as np
+
+from ._data._compat import nw
+
+
+def _column(frame, name):
+    return frame[name].to_numpy()
+
+
+def plot_forecast(
+    history_df,
+    forecast_df,
+    *,
+    ids=None,
+    target: str | None = None,
+    level=None,
+    ax=None,
+    max_ids: int = 4,
+    id_col: str = "unique_id",
+    time_col: str = "ds",
+):
+    """Plot observed history and forecasts of one target for a few series.
+
+    `forecast_df` is the output of `predict` (or `cross_validation`): the mean column
+    `<target>` and, per `level`, `<target>-lo-<level>` / `<target>-hi-<level>` bands.
+    `target` defaults to the first forecast column; `ids` to the first `max_ids` series.
+    Draws on `ax` (all series on it) or on a new figure with one panel per series, built
+    without pyplot so that it is safe under any backend. Returns the figure.
+    """
+    from matplotlib.figure import Figure
+
+    hist = nw.from_native(history_df, eager_only=True)
+    fc = nw.from_native(forecast_df, eager_only=True)
+    skip = {id_col, time_col, "cutoff"}
+    if target is None:
+        target = next(c for c in fc.columns if c not in skip and "-" not in c)
+    for frame, what in ((fc, "forecast_df"), (hist, "history_df")):
+        if target not in frame.columns:
+            raise ValueError(f"{what} has no column {target!r}; columns: {list(frame.columns)}")
+    fc_ids = _column(fc, id_col)
+    if ids is None:
+        ids = list(dict.fromkeys(fc_ids.tolist()))[:max_ids]
+    ids = list(ids)
+    if ax is None:
+        fig = Figure(figsize=(8, 2.4 * len(ids)), layout="constrained")
+        axes = list(np.atleast_1d(fig.subplots(len(ids), 1, squeeze=False)[:, 0]))
+    else:
+        fig, axes = ax.figure, [ax] * len(ids)
+    h_ids, h_t, h_y = _column(hist, id_col), _column(hist, time_col), _column(hist, target)
+    f_t, f_y = _column(fc, time_col), _column(fc, target)
+    for sid, a in zip(ids, axes, strict=True):
+        keep = (h_ids == sid) & ~np.isnan(h_y.astype(float))
+        a.plot(h_t[keep], h_y[keep], ".", color="0.3", ms=3, label="observed")
+        rows = np.flatnonzero(fc_ids == sid)
+        rows = rows[np.argsort(f_t[rows], kind="stable")]
+        for lv in sorted(level or [], reverse=True):
+            lo, hi = _column(fc, f"{target}-lo-{lv}"), _column(fc, f"{target}-hi-{lv}")
+            a.fill_between(f_t[rows], lo[rows], hi[rows], alpha=0.2, color="C0", lw=0,
+                           label=f"{lv}% interval")  # fmt: skip
+        a.plot(f_t[rows], f_y[rows], "-", color="C0", label="forecast")
+        a.set_title(f"{sid}: {target}", fontsize=9)
+    axes[0].legend(fontsize=7, loc="best")
+    return fig

@@ -1,0 +1,112 @@
+"""Prediction: query rows -> (series, cutoff event, tau) triples -> forecast columns.
+
+Every query becomes one slot in a fixed-shape batch (one compilation for all calls), and its
+forecast depends only on its own series' history and its own time.
+"""
+
+from statistics import NormalDist
+
+import numpy as np
+
+from ._data import make_frame, read_queries
+from ._data._messages import fmt_ids
+from ._features import plan_batches
+from ._model import forecast
+from ._validation import check_levels, check_quantiles
+
+
+PREDICT_QUERIES = 32  # query slots per history in prediction batches (one fixed shape)
+
+
+def predict(est, df, query_df, static_df, h, freq, level, quantiles):
+    """The frame `S5Forecaster.predict` returns (arguments as documented there)."""
+    check_levels(level), check_quantiles(quantiles)
+    if query_df is not None and h is not None:
+        raise ValueError("pass either query_df or h (with freq), not both")
+    if query_df is None and h is None:
+        raise ValueError("pass query_df (times to forecast) or h (steps of freq)")
+    panel = est._read(df, static_df)
+    last = panel.times[panel.indptr[1:] - 1]
+    if query_df is not None:
+        series, raw = read_queries(query_df, panel)
+    else:
+        series, raw = _grid(est.time_scale_, panel, last, h, freq)
+    early = raw <= last[series]
+    if early.any():
+        bad = np.unique(series[early])
+        raise ValueError(
+            "query times must come after each series' last time in df; series "
+            f"{fmt_ids(panel.ids[bad])} have {int(early.sum())} query row(s) at or before "
+            "their last time"
+        )
+    cut = panel.lengths[series] - 1
+    tau = est.time_scale_.offsets(raw, last[series])
+    cols = {panel.id_col: panel.ids[series], panel.time_col: raw}
+    cols.update(forecast_columns(est, panel, series, cut, tau, level, quantiles))
+    return make_frame(cols, like=panel)
+
+
+def _grid(time_scale, panel, last, h, freq):
+    if not isinstance(h, int | np.integer) or isinstance(h, bool) or h < 1:
+        raise ValueError(f"h must be a positive number of steps (int), got {h!r}")
+    step = time_scale.unit if freq is None else time_scale.to_raw_span(freq)
+    if not isinstance(step, int | float | np.number) or isinstance(step, bool):
+        raise TypeError(f"freq must be a number in the data's time unit, got {freq!r}")
+    if not np.isfinite(step) or step <= 0:
+        raise ValueError(f"freq must be a positive span, got {freq!r}")
+    if panel.time_kind.kind != "float" and step != int(step):
+        raise ValueError(f"freq must be a whole number of time units, got {freq!r}")
+    step = np.asarray(step, dtype=panel.times.dtype)
+    k = np.arange(1, h + 1, dtype=panel.times.dtype)
+    series = np.repeat(np.arange(panel.n_series), h)
+    return series, (last[:, None] + k[None, :] * step).reshape(-1)
+
+
+def forecast_columns(est, panel, series, cut, tau, level, quantiles) -> dict[str, np.ndarray]:
+    """Mean, interval and quantile columns per target for rows (series, cutoff, tau)."""
+    levels, qs = check_levels(level), check_quantiles(quantiles)
+    batches = plan_batches(
+        est._features(panel),
+        series,
+        cut,
+        tau,
+        batch_size=est.batch_size,
+        length=est.max_len_,
+        n_queries=PREDICT_QUERIES,
+        context=est.context_,
+    )
+    mean, scale = forecast(est.model_, batches, len(series))
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = est.scaler_.inverse_transform(mean)
+        sd = est.scaler_.inverse_scale(scale)
+    _check_finite(panel, series, mean, sd)
+    out: dict[str, np.ndarray] = {}
+    for j, name in enumerate(est.target_cols_):
+        out[name] = mean[:, j]
+        for lv in levels[::-1]:
+            out[f"{name}-lo-{_fmt(lv)}"] = mean[:, j] - _z(0.5 + lv / 200) * sd[:, j]
+        for lv in levels:
+            out[f"{name}-hi-{_fmt(lv)}"] = mean[:, j] + _z(0.5 + lv / 200) * sd[:, j]
+        for q in qs:
+            out[f"{name}-q{_fmt(q)}"] = mean[:, j] + _z(q) * sd[:, j]
+    return out
+
+
+def _check_finite(panel, series, mean, sd) -> None:
+    # The backstop for "never a silent NaN": inputs far outside what the model was fitted
+    # on can still overflow float32 inside the network.
+    bad = ~(np.isfinite(mean).all(1) & np.isfinite(sd).all(1))
+    if bad.any():
+        raise ValueError(
+            f"forecasts for series {fmt_ids(panel.ids[series[bad]])} are not finite "
+            f"({int(bad.sum())} row(s)): their history or query times lie far outside the "
+            "range the forecaster was fitted on; check those series' values and times"
+        )
+
+
+def _z(p: float) -> float:
+    return NormalDist().inv_cdf(p)
+
+
+def _fmt(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else repr(float(x))

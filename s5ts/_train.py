@@ -1,0 +1,112 @@
+"""Training pieces: Gaussian NLL, the optimiser with S5 parameter groups, one jitted step.
+
+The loop that drives them (early stopping, callbacks, checkpoints, faults) is `_loop.py`.
+"""
+
+import functools
+import math
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import optax
+
+from ._custom_types import Array, Bool, Float
+from ._features import Batch
+from ._model import ForecastNet, forecast_batch
+
+
+_SSM_PREFIXES = ("Lambda_", "B_")
+_LOG_2PI = math.log(2 * math.pi)
+
+
+def _is_ssm_parameter(path) -> bool:
+    name = getattr(path[-1], "name", "") if path else ""
+    return name == "log_step" or name.startswith(_SSM_PREFIXES)
+
+
+def make_optimizer(
+    model: ForecastNet,
+    learning_rate: float,
+    max_steps: int,
+    *,
+    weight_decay: float = 1e-2,
+    ssm_lr_scale: float = 0.2,
+    clip: float = 1.0,
+) -> optax.GradientTransformation:
+    """Clipped AdamW on warm-up + cosine; the S5 spectrum (Λ, log Δ) and B̃ get a smaller
+    rate and no weight decay, as in S5: decaying them would pull eigenvalues and input
+    couplings towards zero rather than regularise.
+
+    The same settings and parameter structure give the same (cached) object: the jitted
+    step takes the optimiser as a static argument, so an equal one reuses its compilation.
+    """
+    params = eqx.filter(model, eqx.is_inexact_array)
+    labels = jax.tree_util.tree_map_with_path(
+        lambda p, _: "ssm" if _is_ssm_parameter(p) else "rest", params
+    )
+    leaves, treedef = jax.tree_util.tree_flatten(labels)
+    settings = (learning_rate, max_steps, weight_decay, ssm_lr_scale, clip)
+    return _optimizer(settings, treedef, tuple(leaves))
+
+
+@functools.lru_cache(maxsize=32)
+def _optimizer(settings, treedef, leaves) -> optax.GradientTransformation:
+    learning_rate, max_steps, weight_decay, ssm_lr_scale, clip = settings
+    labels = jax.tree_util.tree_unflatten(treedef, leaves)
+    warmup = max(1, min(100, max_steps // 10))
+
+    def schedule(scale):
+        peak = learning_rate * scale
+        return optax.warmup_cosine_decay_schedule(
+            0.0, peak, warmup, max(max_steps, warmup + 1), end_value=0.05 * peak
+        )
+
+    groups = {
+        "ssm": optax.adam(schedule(ssm_lr_scale)),
+        "rest": optax.adamw(schedule(1.0), weight_decay=weight_decay),
+    }
+    # The label tree is itself a (callable) Module, hence the lambda.
+    return optax.chain(
+        optax.clip_by_global_norm(clip), optax.multi_transform(groups, lambda _: labels)
+    )
+
+
+def gaussian_nll(
+    mean: Float[Array, "*batch"],
+    scale: Float[Array, "*batch"],
+    y: Float[Array, "*batch"],
+    mask: Bool[Array, "*batch"],
+) -> Float[Array, ""]:
+    """Mean negative log-likelihood over the observed entries only."""
+    z = (y - mean) / scale
+    per = 0.5 * z**2 + jnp.log(scale) + 0.5 * _LOG_2PI
+    return jnp.sum(jnp.where(mask, per, 0.0)) / jnp.maximum(jnp.sum(mask), 1)
+
+
+def batch_loss(model: ForecastNet, batch: Batch, key: jax.Array | None) -> Float[Array, ""]:
+    """NLL of a batch; `key` (training) enables dropout, one mask per series."""
+    mean, scale = model.batched(
+        batch.x, batch.dt, batch.valid, batch.xq, batch.tau, batch.locf, key=key
+    )
+    return gaussian_nll(mean, scale, batch.y, batch.mask)
+
+
+@eqx.filter_jit
+def train_step(model, opt_state, batch: Batch, key: jax.Array, optimizer):
+    loss, grads = eqx.filter_value_and_grad(batch_loss)(model, batch, key)
+    params = eqx.filter(model, eqx.is_inexact_array)
+    updates, opt_state = optimizer.update(grads, opt_state, params)
+    return eqx.apply_updates(model, updates), opt_state, loss
+
+
+def eval_loss(model: ForecastNet, batches: list[Batch]) -> float:
+    """Validation NLL over all observed entries, through the same compiled forward pass
+    as prediction (so validation adds no compilation)."""
+    total, count = 0.0, 0
+    for batch in batches:
+        mean, scale = forecast_batch(model, batch)
+        n = int(batch.mask.sum())
+        total += float(gaussian_nll(mean, scale, jnp.asarray(batch.y), batch.mask)) * n
+        count += n
+    return total / max(count, 1)

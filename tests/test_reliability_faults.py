@@ -1,0 +1,135 @@
+"""Faults during fit: non-finite losses, Ctrl-C, callbacks, and resuming from a checkpoint.
+
+Same tiny model and data shapes as `test_forecaster.py`, so compilations are shared.
+"""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import s5ts
+from s5ts.datasets import synthetic_vitals
+
+
+TINY = dict(
+    hidden_size=8,
+    state_size=8,
+    blocks=1,
+    n_layers=1,
+    batch_size=8,
+    max_steps=20,
+    eval_every=10,
+    horizon=12.0,
+    random_state=3,
+    verbose=False,
+)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return synthetic_vitals(12, seed=5, hours=24.0)
+
+
+@pytest.fixture(scope="module")
+def straight(data):
+    df, static_df = data
+    return s5ts.S5Forecaster(**TINY).fit(df, static_df)
+
+
+def _forecast(est, data):
+    df, static_df = data
+    return est.predict(df, h=3, static_df=static_df, level=[80])
+
+
+def _finite(frame):
+    return np.isfinite(frame.drop(columns=["unique_id", "ds"]).to_numpy()).all()
+
+
+def _stop_at(step, exc=None):
+    def callback(info):
+        if info.step == step:
+            if exc is not None:
+                raise exc
+            return True
+        return None
+
+    return callback
+
+
+def test_non_finite_loss_keeps_best_weights(data):
+    df, static_df = data
+    # A huge learning rate blows the weights up within a few steps (after a zero-rate
+    # warm-up step); validation every step makes an early step the best one.
+    est = s5ts.S5Forecaster(**TINY | {"learning_rate": 1e30, "eval_every": 1})
+    with pytest.raises(FloatingPointError, match=r"NaN/inf at step \d+.*keeps the weights"):
+        est.fit(df, static_df)
+    assert est.history_["stopped"] == "non_finite"
+    assert est.history_["best_step"] < len(est.history_["train_loss"]) + 1
+    assert _finite(_forecast(est, data))
+
+
+def test_keyboard_interrupt_leaves_a_fitted_model(data):
+    df, static_df = data
+    est = s5ts.S5Forecaster(**TINY)
+    with pytest.raises(KeyboardInterrupt):
+        est.fit(df, static_df, callbacks=[_stop_at(5, KeyboardInterrupt())])
+    assert est.history_["stopped"] == "interrupted"
+    assert len(est.history_["train_loss"]) == 5
+    assert _finite(_forecast(est, data))
+
+
+def test_callback_sees_every_step_and_can_stop(data):
+    df, static_df = data
+    seen = []
+    est = s5ts.S5Forecaster(**TINY).fit(df, static_df, callbacks=[seen.append, _stop_at(12)])
+    assert [i.step for i in seen] == list(range(1, 13))
+    assert seen[9].val_loss is not None and seen[8].val_loss is None
+    assert all(np.isfinite(i.loss) and i.max_steps == 20 for i in seen)
+    assert est.history_["stopped"] == "callback" and len(est.history_["train_loss"]) == 12
+
+
+@pytest.mark.parametrize("interrupt_at", [7, 13])
+def test_resume_matches_uninterrupted_run(tmp_path, data, straight, interrupt_at):
+    df, static_df = data
+    ckpt = tmp_path / "ckpt"
+    with pytest.raises(KeyboardInterrupt):
+        s5ts.S5Forecaster(**TINY).fit(
+            df,
+            static_df,
+            checkpoint_dir=ckpt,
+            callbacks=_stop_at(interrupt_at, KeyboardInterrupt()),
+        )
+    assert json.loads((ckpt / "state.json").read_text())["step"] == interrupt_at
+    resumed = s5ts.S5Forecaster(**TINY).fit(df, static_df, checkpoint_dir=ckpt)
+    assert resumed.history_ == straight.history_
+    pd.testing.assert_frame_equal(
+        _forecast(resumed, data), _forecast(straight, data), check_exact=True
+    )
+    # A finished checkpoint restores the result without training again.
+    again = s5ts.S5Forecaster(**TINY).fit(
+        df, static_df, checkpoint_dir=ckpt, callbacks=[pytest.fail]
+    )
+    pd.testing.assert_frame_equal(
+        _forecast(again, data), _forecast(straight, data), check_exact=True
+    )
+
+
+def test_checkpoint_of_another_fit_is_refused(tmp_path, data):
+    df, static_df = data
+    ckpt = tmp_path / "ckpt"
+    s5ts.S5Forecaster(**TINY | {"max_steps": 2}).fit(df, static_df, checkpoint_dir=ckpt)
+    with pytest.raises(ValueError, match="different fit"):
+        s5ts.S5Forecaster(**TINY | {"max_steps": 3}).fit(df, static_df, checkpoint_dir=ckpt)
+    with pytest.raises(ValueError, match="different fit"):
+        s5ts.S5Forecaster(**TINY | {"max_steps": 2}).fit(
+            df.iloc[1:], static_df, checkpoint_dir=ckpt
+        )
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    with pytest.raises(ValueError, match="refusing"):
+        s5ts.S5Forecaster(**TINY).fit(df, static_df, checkpoint_dir=tmp_path / "other")
+    (ckpt / "state.json").write_text("{broken")
+    with pytest.raises(ValueError, match="corrupt"):
+        s5ts.S5Forecaster(**TINY | {"max_steps": 2}).fit(df, static_df, checkpoint_dir=ckpt)
