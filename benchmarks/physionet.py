@@ -149,6 +149,12 @@ def main(argv=None) -> None:
     p.add_argument("--max-steps", type=int, default=3000)
     p.add_argument("--eval-every", type=int, default=100)
     p.add_argument("--patience", type=int, default=8)
+    p.add_argument(
+        "--val-metric",
+        choices=["mse", "nll"],
+        default="mse",
+        help="checkpoint selection on the validation stays (the protocol selects on MSE)",
+    )
     p.add_argument("--context", type=float, default=None, help="history span in hours")
     p.add_argument("--verbose", action="store_true", help="progress bar")
     p.add_argument(
@@ -208,6 +214,7 @@ def main(argv=None) -> None:
         "max_steps": args.max_steps,
         "eval_every": args.eval_every,
         "patience": args.patience,
+        "val_metric": args.val_metric,
     }
     rule = getattr(s5ts, args.discretisation)()
     runs = []

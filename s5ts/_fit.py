@@ -91,6 +91,7 @@ def fit(est, df, static_df, val_df, id_col, time_col, target_cols, callbacks, ch
         patience=est.patience,
         key=train_key,
         verbose=est.verbose,
+        val_metric=est.val_metric,
         callbacks=callbacks,
         checkpoint=checkpoint,
     )

@@ -34,7 +34,10 @@ class S5Forecaster:
     - `discretisation`: a rule object (`s5ts.ZOH()`, `s5ts.Impulse()`, ...); `None` = ZOH.
     - `learning_rate`, `weight_decay`, `batch_size`, `max_steps`: optimisation.
     - `val_size`: fraction of series held out for early stopping when no `val_df` is given;
-      `eval_every` (steps) and `patience` (evaluations) control early stopping.
+      `eval_every` (steps) and `patience` (evaluations) control early stopping, which keeps
+      the weights with the best `val_metric`: `"nll"` (the training loss, default) or
+      `"mse"` (of the mean forecast, per variable then averaged; better for point accuracy
+      when a few outlying targets make the NLL noisy).
     - `duplicates`: rows with the same (id, time) in any frame read — `"raise"` (default),
       or aggregate them per variable with `"mean"` or `"last"`.
     - `random_state`: int seed for every random choice; `verbose`: show a progress bar.
@@ -58,6 +61,7 @@ class S5Forecaster:
         val_size: float = 0.2,
         eval_every: int = 50,
         patience: int = 10,
+        val_metric: str = "nll",
         duplicates: str = "raise",
         random_state: int = 0,
         verbose: bool = True,
@@ -77,6 +81,7 @@ class S5Forecaster:
         self.val_size = val_size
         self.eval_every = eval_every
         self.patience = patience
+        self.val_metric = val_metric
         self.duplicates = duplicates
         self.random_state = random_state
         self.verbose = verbose

@@ -79,6 +79,7 @@ def train(
     patience: int,
     key: jax.Array,
     verbose: bool,
+    val_metric: str = "nll",
     callbacks: Sequence[Callable[[StepInfo], Any]] = (),
     checkpoint=None,
 ) -> TrainResult:
@@ -121,7 +122,7 @@ def train(
             step = state.step + 1
             val = None
             if val_batches and (step % eval_every == 0 or step == max_steps):
-                val = eval_loss(model, val_batches)
+                val = eval_loss(model, val_batches, val_metric)
                 if not np.isfinite(val):
                     stopped = "non_finite"
                     break

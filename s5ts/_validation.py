@@ -69,6 +69,8 @@ def check_hyperparameters(est) -> None:
         )
     if not _is_int(est.random_state):
         raise TypeError(f"random_state must be an int seed, got {est.random_state!r}")
+    if est.val_metric not in ("nll", "mse"):
+        raise ValueError(f"val_metric must be 'nll' or 'mse', got {est.val_metric!r}")
     if est.duplicates not in ("raise", "mean", "last"):
         raise ValueError(f"duplicates must be 'raise', 'mean' or 'last', got {est.duplicates!r}")
     rule = est.discretisation

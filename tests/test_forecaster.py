@@ -229,3 +229,24 @@ def test_duplicate_rows_raise_by_default_and_aggregate_on_request(fitted, data):
     other = clean["unique_id"] != sid
     np.testing.assert_allclose(_values(mean[other]), _values(clean[other]), rtol=1e-6)
     assert not np.allclose(_values(last[~other]), _values(mean[~other]))
+
+
+def test_val_metric_changes_only_the_checkpoint_choice(data):
+    df, static_df = data
+    ids = df["unique_id"].unique()
+    train, val = df[df["unique_id"].isin(ids[:8])], df[df["unique_id"].isin(ids[8:])]
+    fits = {
+        m: s5ts.S5Forecaster(**{**TINY, "val_metric": m}).fit(train, static_df, val_df=val)
+        for m in ("nll", "mse")
+    }
+    nll, mse = fits["nll"].history_, fits["mse"].history_
+    # Same seed, same steps: the metric only decides which weights are kept.
+    assert nll["train_loss"] == mse["train_loss"]
+    assert [s for s, _ in nll["val_loss"]] == [s for s, _ in mse["val_loss"]]
+    assert all(v >= 0 for _, v in mse["val_loss"])
+    assert [v for _, v in nll["val_loss"]] != [v for _, v in mse["val_loss"]]
+    for h in (nll, mse):
+        steps, vals = zip(*h["val_loss"], strict=True)
+        assert h["best_step"] == steps[int(np.argmin(vals))]
+    with pytest.raises(ValueError, match="val_metric"):
+        s5ts.S5Forecaster(**{**TINY, "val_metric": "mae"}).fit(train, static_df)
