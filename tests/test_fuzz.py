@@ -8,22 +8,13 @@ example compiles to the same few shapes (histories padded to 16 events, 2 target
 import numpy as np
 import pandas as pd
 import polars as pl
+from _tiny import TINY
 from hypothesis import HealthCheck, event, given, settings, strategies as st
 
 import s5ts
 
 
-TINY = dict(
-    hidden_size=8,
-    state_size=8,
-    blocks=1,
-    n_layers=1,
-    batch_size=8,
-    max_steps=4,
-    eval_every=4,
-    random_state=0,
-    verbose=False,
-)
+TINY = {**TINY, "max_steps": 4, "eval_every": 4, "horizon": None, "random_state": 0}
 _GAPS = [1e-3, 0.25, 1.0, 3.0, 50.0]
 _VALUE = st.one_of(st.just(np.nan), st.floats(-1e3, 1e3, allow_nan=False), st.just(0.0))
 

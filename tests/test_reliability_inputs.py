@@ -21,23 +21,12 @@ import numpy as np
 import pandas as pd
 import polars as pl
 import pytest
+from _tiny import TINY
 
 import s5ts
 from s5ts.datasets import synthetic_vitals
 
 
-TINY = dict(
-    hidden_size=8,
-    state_size=8,
-    blocks=1,
-    n_layers=1,
-    batch_size=8,
-    max_steps=20,
-    eval_every=10,
-    horizon=12.0,
-    random_state=3,
-    verbose=False,
-)
 _START = pd.Timestamp("2024-01-01")
 
 

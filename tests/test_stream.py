@@ -3,23 +3,21 @@
 import numpy as np
 import polars as pl
 import pytest
+from _tiny import TINY
 
 import s5ts
 from s5ts._stream import predict_file
 from s5ts.datasets import synthetic_vitals
 
 
-TINY = dict(
-    hidden_size=8,
-    state_size=8,
-    blocks=1,
-    n_layers=1,
-    batch_size=4,
-    max_steps=3,
-    horizon=8.0,
-    random_state=0,
-    verbose=False,
-)
+TINY = {
+    **TINY,
+    "batch_size": 4,
+    "max_steps": 3,
+    "eval_every": 50,
+    "horizon": 8.0,
+    "random_state": 0,
+}
 
 
 @pytest.fixture(scope="module")
