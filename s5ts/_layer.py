@@ -100,12 +100,6 @@ class AbstractSSMLayer(eqx.Module):
         dt = jnp.asarray(dt, jnp.real(state).dtype)[None]
         return self._coefficients(dt)[0][0] * state
 
-    def readout(self, state: Complex[Array, "*state"]) -> Step:
-        """The output a state gives with zero input, `Re(C̃ x)·factor` (shape `(H,)`)."""
-        batch = state.shape[: state.ndim - len(self.state_shape)]
-        zeros = jnp.zeros((1, *batch, self.hidden_size), jnp.real(state).dtype)
-        return self._project_out(state[None], zeros)[0]
-
 
 def _check_inputs(u, dt) -> None:
     if u.ndim < 2:

@@ -70,14 +70,6 @@ class ForecastNet(eqx.Module):
         )
         self.n_targets = n_targets
 
-    def query(
-        self, states, xq: Float[Array, " features"], tau: Float[Array, ""]
-    ) -> tuple[Float[Array, " targets"], Float[Array, " targets"]]:
-        """Residual on LOCF and scale for one query `tau` after the cutoff."""
-        _, h = self.stack.step(states, xq, tau)
-        out = self.head(jnp.concatenate([h, xq]))
-        return out[: self.n_targets], jax.nn.softplus(out[self.n_targets :]) + MIN_SCALE
-
     def __call__(
         self,
         x: Float[Array, "length features"],
@@ -89,10 +81,11 @@ class ForecastNet(eqx.Module):
         *,
         key: jax.Array | None = None,
     ) -> tuple[Float[Array, "queries targets"], Float[Array, "queries targets"]]:
-        """Means and scales (scaled units) at every query; `key` enables dropout."""
-        _, states = self.stack.scan(x, dt, valid, key=key)
-        residual, scale = jax.vmap(self.query, in_axes=(None, 0, 0))(states, xq, tau)
-        return locf + residual, scale
+        """Means and scales (scaled units) at every query of one series; `key` enables
+        dropout. The batched path on a batch of one, so both give the same numbers."""
+        args = (x, dt, valid, xq, tau, locf)
+        mean, scale = self.batched(*(a[None] for a in args), key=key)
+        return mean[0], scale[0]
 
     def batched(
         self,
@@ -105,9 +98,10 @@ class ForecastNet(eqx.Module):
         *,
         key: jax.Array | None = None,
     ) -> tuple[Float[Array, "batch queries targets"], Float[Array, "batch queries targets"]]:
-        """`__call__` over a batch, equal to vmapping it (dropout masks aside).
+        """Means and scales `(B, Q, C)` for a batch of series; `key` enables dropout.
 
-        The history runs time-major through the stack — only the real-valued features
+        Each query is one virtual event stepped from its own series' cutoff state. The
+        history runs time-major through the stack — only the real-valued features
         are transposed, never the complex states — which is several times faster on
         CPU than a vmap around the scan (`benchmarks/scan.py`).
         """
