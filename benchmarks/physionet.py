@@ -155,6 +155,12 @@ def main(argv=None) -> None:
         default="mse",
         help="checkpoint selection on the validation stays (the protocol selects on MSE)",
     )
+    p.add_argument(
+        "--loss",
+        choices=["nll", "mse"],
+        default="nll",
+        help="training loss: Gaussian NLL, or squared error for the mean (NLL for the scale)",
+    )
     p.add_argument("--context", type=float, default=None, help="history span in hours")
     p.add_argument("--verbose", action="store_true", help="progress bar")
     p.add_argument(
@@ -215,6 +221,7 @@ def main(argv=None) -> None:
         "eval_every": args.eval_every,
         "patience": args.patience,
         "val_metric": args.val_metric,
+        "loss": args.loss,
     }
     rule = getattr(s5ts, args.discretisation)()
     runs = []

@@ -92,6 +92,7 @@ def fit(est, df, static_df, val_df, id_col, time_col, target_cols, callbacks, ch
         key=train_key,
         verbose=est.verbose,
         val_metric=est.val_metric,
+        objective=est.loss,
         callbacks=callbacks,
         checkpoint=checkpoint,
     )

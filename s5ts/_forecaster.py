@@ -38,6 +38,9 @@ class S5Forecaster:
       the weights with the best `val_metric`: `"nll"` (the training loss, default) or
       `"mse"` (of the mean forecast, per variable then averaged; better for point accuracy
       when a few outlying targets make the NLL noisy).
+    - `loss`: `"nll"` (default) fits mean and scale by the Gaussian NLL; `"mse"` fits the
+      mean by squared error and the scale by the NLL around it — better point accuracy
+      (MSE) where a few hard targets would otherwise be explained away by a wide scale.
     - `duplicates`: rows with the same (id, time) in any frame read — `"raise"` (default),
       or aggregate them per variable with `"mean"` or `"last"`.
     - `random_state`: int seed for every random choice; `verbose`: show a progress bar.
@@ -62,6 +65,7 @@ class S5Forecaster:
         eval_every: int = 50,
         patience: int = 10,
         val_metric: str = "nll",
+        loss: str = "nll",
         duplicates: str = "raise",
         random_state: int = 0,
         verbose: bool = True,
@@ -82,6 +86,7 @@ class S5Forecaster:
         self.eval_every = eval_every
         self.patience = patience
         self.val_metric = val_metric
+        self.loss = loss
         self.duplicates = duplicates
         self.random_state = random_state
         self.verbose = verbose

@@ -80,6 +80,7 @@ def train(
     key: jax.Array,
     verbose: bool,
     val_metric: str = "nll",
+    objective: str = "nll",
     callbacks: Sequence[Callable[[StepInfo], Any]] = (),
     checkpoint=None,
 ) -> TrainResult:
@@ -114,7 +115,9 @@ def train(
         while stopped is None and state.step < max_steps:
             key, sub = jax.random.split(state.key)
             batch = shard_batch(sample(), mesh)
-            model, opt_state, loss = train_step(state.model, state.opt_state, batch, sub, optimizer)
+            model, opt_state, loss = train_step(
+                state.model, state.opt_state, batch, sub, optimizer, objective
+            )
             loss = float(loss)
             if not np.isfinite(loss):
                 stopped = "non_finite"

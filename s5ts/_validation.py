@@ -71,6 +71,8 @@ def check_hyperparameters(est) -> None:
         raise TypeError(f"random_state must be an int seed, got {est.random_state!r}")
     if est.val_metric not in ("nll", "mse"):
         raise ValueError(f"val_metric must be 'nll' or 'mse', got {est.val_metric!r}")
+    if est.loss not in ("nll", "mse"):
+        raise ValueError(f"loss must be 'nll' or 'mse', got {est.loss!r}")
     if est.duplicates not in ("raise", "mean", "last"):
         raise ValueError(f"duplicates must be 'raise', 'mean' or 'last', got {est.duplicates!r}")
     rule = est.discretisation
