@@ -122,6 +122,25 @@ def baselines(hist: pd.DataFrame, queries: pd.DataFrame, truth, train_df, variab
     return out
 
 
+def loss_weights(train_df: pd.DataFrame, variables, how: str) -> dict[str, float] | None:
+    """Per-variable loss weights for `S5Forecaster(target_weights=...)`, mean 1.
+
+    The forecaster standardises each variable, so its loss weighs an error by 1 / variance
+    relative to the metric's min-max units: `"var"` undoes that (the squared error in
+    min-max units, pooled over all targets). The metric also averages per variable, so
+    rare variables count as much as frequent ones: `"var-sqrt-count"` moves half-way
+    (on a log scale) towards that by dividing by sqrt(number of observations).
+    """
+    if how == "none":
+        return None
+    cols = train_df[list(variables)]
+    w = cols.var(ddof=0).fillna(0.0)
+    if how == "var-sqrt-count":
+        w = w / np.sqrt(cols.notna().sum().clip(lower=1))
+    w = w / w[w > 0].mean()
+    return {v: float(w[v]) for v in variables}
+
+
 def fmt(values, scale) -> str:
     values = np.asarray(values) * scale
     if len(values) == 1:
@@ -160,6 +179,14 @@ def main(argv=None) -> None:
         choices=["nll", "mse"],
         default="nll",
         help="training loss: Gaussian NLL, or squared error for the mean (NLL for the scale)",
+    )
+    p.add_argument(
+        "--target-weights",
+        choices=["none", "var", "var-sqrt-count"],
+        default="none",
+        help="per-variable loss weights (see loss_weights): none (equal in standardised "
+        "units), var (squared error in min-max units), var-sqrt-count (also favour rare "
+        "variables, which the per-variable metric weighs as much as frequent ones)",
     )
     p.add_argument("--context", type=float, default=None, help="history span in hours")
     p.add_argument("--verbose", action="store_true", help="progress bar")
@@ -222,6 +249,7 @@ def main(argv=None) -> None:
         "patience": args.patience,
         "val_metric": args.val_metric,
         "loss": args.loss,
+        "target_weights": loss_weights(train_df, variables, args.target_weights),
     }
     rule = getattr(s5ts, args.discretisation)()
     runs = []

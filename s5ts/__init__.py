@@ -31,6 +31,7 @@ from ._scan import (
     default_scan as default_scan,
 )
 from ._stack import SSMBlock as SSMBlock, SSMStack as SSMStack
+from ._streaming import ForecastState as ForecastState
 
 
 __version__ = importlib.metadata.version("s5ts")

@@ -4,11 +4,14 @@ Everything here is numpy on model-unit times. An event's features depend only on
 event and earlier ones, so they are computed once per series and a history ending at any
 cutoff is a slice. Per target the features are: the scaled value (0 when missing), the
 observed flag, log(1 + time since the variable was last seen), its last observed value
-(LOCF, scaled; 0 = the training mean before the first sighting) and an ever-seen flag;
-then log(1 + gap), log(1 + time since the series began), a query flag and the statics.
+(LOCF, scaled; 0 = the training mean before the first sighting), an ever-seen flag and
+the mean of its values so far (0 before the first); then log(1 + gap), log(1 + time
+since the series began), a query flag and the statics. The running mean is there because
+a stay's own level is often a better forecast than its last value, and an SSM with
+decaying modes cannot hold an exact average over an irregular, partly missing history.
 
 A query is a virtual event `tau` after the cutoff with no values: its time-since-seen and
-elapsed features move on by `tau`, its LOCF is the LOCF at the cutoff.
+elapsed features move on by `tau`, its LOCF and running mean are those at the cutoff.
 """
 
 from collections.abc import Iterator
@@ -18,7 +21,7 @@ from typing import NamedTuple
 import numpy as np
 
 
-PER_TARGET = 5
+PER_TARGET = 6
 # Window edges are widened by this relative amount, so that an event exactly one horizon
 # away is in the window whatever the time unit (rounding differs by a few ulps per unit).
 _EDGE = 1e-9
@@ -44,6 +47,7 @@ class SeriesFeatures:
     locf: np.ndarray  # (n, C) float32 LOCF after each event, 0 if never seen
     since: np.ndarray  # (n, C) float64 time since last seen after each event
     seen: np.ndarray  # (n, C) bool
+    level: np.ndarray  # (n, C) float32 mean of the values so far, 0 if never seen
     static: np.ndarray  # (K,) float32
 
     def query(self, c: int, tau: np.ndarray) -> np.ndarray:
@@ -55,6 +59,7 @@ class SeriesFeatures:
             np.log1p(self.since[c] + tau),
             np.broadcast_to(self.locf[c], (q, n_t)),
             np.broadcast_to(self.seen[c], (q, n_t)),
+            np.broadcast_to(self.level[c], (q, n_t)),
             np.log1p(tau),
             np.log1p(self.t[c] + tau),
             np.ones((q, 1)),
@@ -63,28 +68,61 @@ class SeriesFeatures:
         return np.concatenate(cols, axis=1).astype(np.float32)
 
 
+class Carry(NamedTuple):
+    """What the features of later events need from the earlier ones (C targets)."""
+
+    t: float  # model-unit time of the previous event (-FIRST_GAP before the first)
+    seen_at: np.ndarray  # (C,) float64 time each target was last observed; NaN: never
+    locf: np.ndarray  # (C,) last observed value (scaled); 0: never
+    total: np.ndarray  # (C,) float64 sum of the observed values
+    count: np.ndarray  # (C,) int64 number of observed values
+
+    @classmethod
+    def start(cls, n_targets: int) -> "Carry":
+        """The carry before a series' first event."""
+        zeros = np.zeros(n_targets)
+        return cls(-FIRST_GAP, np.full(n_targets, np.nan), zeros, zeros, np.zeros_like(zeros, int))
+
+
 def series_features(t: np.ndarray, y: np.ndarray, static: np.ndarray) -> SeriesFeatures:
     """Features of one series from times (n,) (from 0) and scaled values (n, C)."""
+    return continue_features(t, y, static, Carry.start(y.shape[1]))[0]
+
+
+def continue_features(
+    t: np.ndarray, y: np.ndarray, static: np.ndarray, carry: Carry
+) -> tuple[SeriesFeatures, Carry]:
+    """Features of events at times `t` (n,) with scaled values `y` (n, C) that follow the
+    events summarised by `carry`, and the carry after them. Streaming continues a series
+    with it, so an update's features are those of the whole history by construction.
+    """
     n, n_t = y.shape
     obs = ~np.isnan(y)
-    rows = np.arange(n)[:, None]
-    last = np.maximum.accumulate(np.where(obs, rows, -1), axis=0)
-    seen = last >= 0
-    locf = np.where(seen, y[np.maximum(last, 0), np.arange(n_t)], 0.0)
-    since = np.where(seen, t[:, None] - t[np.maximum(last, 0)], t[:, None] + FIRST_GAP)
-    dt = np.diff(t, prepend=t[0] - FIRST_GAP)
+    latest = np.maximum.accumulate(np.where(obs, np.arange(n)[:, None], -1), axis=0)
+    new = latest >= 0
+    seen_at = np.where(new, t[np.maximum(latest, 0)], carry.seen_at)
+    locf = np.where(new, y[np.maximum(latest, 0), np.arange(n_t)], carry.locf)
+    seen = ~np.isnan(seen_at)
+    since = np.where(seen, t[:, None] - seen_at, t[:, None] + FIRST_GAP)
+    dt = np.diff(t, prepend=carry.t)
+    # Summed on from the carried total in order, so a split history sums exactly as a whole.
+    values = np.concatenate([carry.total[None], np.where(obs, y, 0.0)])
+    total = np.cumsum(values, axis=0, dtype=np.float64)[1:]
+    count = carry.count + np.cumsum(obs, axis=0)
+    level = total / np.maximum(count, 1)
     cols = [
         np.where(obs, y, 0.0),
         obs,
         np.log1p(since),
         locf,
         seen,
+        level,
         np.log1p(dt)[:, None],
         np.log1p(t)[:, None],
         np.zeros((n, 1)),
         np.broadcast_to(static, (n, len(static))),
     ]
-    return SeriesFeatures(
+    feats = SeriesFeatures(
         t=t,
         x=np.concatenate(cols, axis=1).astype(np.float32),
         dt=dt.astype(np.float32),
@@ -92,8 +130,12 @@ def series_features(t: np.ndarray, y: np.ndarray, static: np.ndarray) -> SeriesF
         locf=locf.astype(np.float32),
         since=since,
         seen=seen,
+        level=level.astype(np.float32),
         static=np.asarray(static, np.float32),
     )
+    if n == 0:
+        return feats, carry
+    return feats, Carry(t[-1], seen_at[-1], locf[-1], total[-1], count[-1])
 
 
 class Batch(NamedTuple):
@@ -190,9 +232,20 @@ def sample_batch(
         if len(q) > n_queries:
             q = np.sort(rng.choice(q, n_queries, replace=False))
         chosen.append(f), cuts.append(c), taus.append(f.t[q] - f.t[c]), ys.append(f.y[q])
-    # One shape (the longest history) at every step: a new shape costs a compilation that
-    # is worth hundreds of steps on a CPU.
-    return assemble(chosen, cuts, taus, ys, length=max_len, n_queries=n_queries, context=context)
+    # At most two shapes per axis: the longest (history, query list), or half of it when
+    # every sample fits. A new shape costs a compilation worth hundreds of steps on a CPU,
+    # but on long, skewed series (PhysioNet: 215 events at most, 37 on average at a random
+    # cut) the full shape pads most steps several-fold.
+    pairs = zip(chosen, cuts, strict=True)
+    longest = max(c + 1 - history_start(f, c, context, max_len) for f, c in pairs)
+    length = _tier(longest, max_len, smallest=128)
+    queries = _tier(max(len(t) for t in taus), n_queries, smallest=64)
+    return assemble(chosen, cuts, taus, ys, length=length, n_queries=queries, context=context)
+
+
+def _tier(need: int, full: int, smallest: int) -> int:
+    """`full`, or `full // 2` if that still holds `need` and `full` is at least `2 * smallest`."""
+    return full // 2 if full >= 2 * smallest and need <= full // 2 else full
 
 
 def plan_batches(

@@ -19,8 +19,14 @@ from ._features import (
 )
 from ._loop import train
 from ._predict import PREDICT_QUERIES
-from ._train import make_optimizer
-from ._validation import check_fit_panel, check_hyperparameters, check_magnitude, read_panel
+from ._train import Objective, make_optimizer
+from ._validation import (
+    check_fit_panel,
+    check_hyperparameters,
+    check_magnitude,
+    read_panel,
+    target_weights,
+)
 
 
 def fit(est, df, static_df, val_df, id_col, time_col, target_cols, callbacks, checkpoint_dir):
@@ -92,7 +98,7 @@ def fit(est, df, static_df, val_df, id_col, time_col, target_cols, callbacks, ch
         key=train_key,
         verbose=est.verbose,
         val_metric=est.val_metric,
-        objective=est.loss,
+        objective=Objective(est.loss, target_weights(est.target_weights, panel.target_cols)),
         callbacks=callbacks,
         checkpoint=checkpoint,
     )

@@ -18,6 +18,7 @@ from ._features import SeriesFeatures, series_features
 from ._fit import fit
 from ._model import ForecastNet
 from ._predict import predict
+from ._streaming import ForecastState, init_state, predict_from_state, update
 from ._validation import check_has_targets, check_magnitude, read_panel
 
 
@@ -41,6 +42,10 @@ class S5Forecaster:
     - `loss`: `"nll"` (default) fits mean and scale by the Gaussian NLL; `"mse"` fits the
       mean by squared error and the scale by the NLL around it — better point accuracy
       (MSE) where a few hard targets would otherwise be explained away by a wide scale.
+    - `target_weights`: `None` (every target counts equally in scaled units) or a dict
+      `{target: weight >= 0}` (unnamed targets keep 1), used by the training loss and
+      the validation score, e.g. to fit the error in the data's own units or to favour
+      the variables a downstream metric weighs most.
     - `duplicates`: rows with the same (id, time) in any frame read — `"raise"` (default),
       or aggregate them per variable with `"mean"` or `"last"`.
     - `random_state`: int seed for every random choice; `verbose`: show a progress bar.
@@ -66,6 +71,7 @@ class S5Forecaster:
         patience: int = 10,
         val_metric: str = "nll",
         loss: str = "nll",
+        target_weights: dict | None = None,
         duplicates: str = "raise",
         random_state: int = 0,
         verbose: bool = True,
@@ -87,6 +93,7 @@ class S5Forecaster:
         self.patience = patience
         self.val_metric = val_metric
         self.loss = loss
+        self.target_weights = target_weights
         self.duplicates = duplicates
         self.random_state = random_state
         self.verbose = verbose
@@ -231,6 +238,55 @@ class S5Forecaster:
         """
         self._check_fitted()
         return predict(self, df, query_df, static_df, h, freq, level, quantiles)
+
+    # -- streaming ------------------------------------------------------------------------------
+
+    def init_state(self, df, static_df=None) -> ForecastState:
+        """Encode every series of `df` (all its events) into a `ForecastState` for streaming.
+
+        `df` and `static_df` are as in `predict`; many series are encoded at once, batched.
+        Then `update` adds new events at the cost of those events only, and
+        `predict_from_state` forecasts from the state. The state carries the whole history:
+        unlike `predict`, which keeps only the latest `max_len_` events of a longer
+        history, streaming never cuts or forgets events. So it needs a forecaster fitted
+        with `context=None` (ValueError otherwise): a recurrent state cannot drop events
+        older than a context window.
+        """
+        self._check_fitted()
+        return init_state(self, df, static_df)
+
+    def update(self, state: ForecastState, new_df) -> ForecastState:
+        """A new state with the rows of `new_df` added; `state` itself is unchanged.
+
+        `new_df` has the columns of `df` and rows for any subset of the state's series,
+        one or several events each, all after the series' last time in the state. Static
+        covariates come from the state. Raises ValueError for series not in the state
+        (encode those with `init_state`) and for rows at or before a series' last time.
+        The result equals `init_state` on the whole history, to float rounding.
+        """
+        self._check_fitted()
+        return update(self, state, new_df)
+
+    def predict_from_state(
+        self,
+        state: ForecastState,
+        query_df=None,
+        *,
+        h: int | None = None,
+        freq=None,
+        level=None,
+        quantiles=None,
+    ):
+        """Forecast after each series' last event in `state`: the frame `predict` returns.
+
+        Arguments as in `predict` (`query_df` rows for any of the state's series, or `h`
+        steps of `freq` after every series' last time). The frame has the type of the
+        frame `init_state` read. Equal to `predict` on the whole history (to float
+        rounding) as long as that history is within `max_len_` events, where `predict`
+        starts cutting it.
+        """
+        self._check_fitted()
+        return predict_from_state(self, state, query_df, h, freq, level, quantiles)
 
     # -- cross-validation ---------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from ._features import Batch
 from ._model import ForecastNet
 from ._sharding import data_mesh, replicate, shard_batch
-from ._train import eval_loss, train_step
+from ._train import Objective, eval_loss, train_step
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def train(
     key: jax.Array,
     verbose: bool,
     val_metric: str = "nll",
-    objective: str = "nll",
+    objective: Objective | None = None,
     callbacks: Sequence[Callable[[StepInfo], Any]] = (),
     checkpoint=None,
 ) -> TrainResult:
@@ -92,6 +92,8 @@ def train(
     far. `checkpoint` (a `Checkpoint`) resumes from its saved state if it has one, saves
     every `eval_every` steps and saves again when the loop ends, however it ends.
     """
+    objective = Objective() if objective is None else objective
+    weights = None if objective.weights is None else np.asarray(objective.weights)
     params = eqx.filter(model, eqx.is_inexact_array)
     state = LoopState(model, optimizer.init(params), key, rng.bit_generator.state, model)
     if checkpoint is not None:
@@ -125,7 +127,7 @@ def train(
             step = state.step + 1
             val = None
             if val_batches and (step % eval_every == 0 or step == max_steps):
-                val = eval_loss(model, val_batches, val_metric)
+                val = eval_loss(model, val_batches, val_metric, weights)
                 if not np.isfinite(val):
                     stopped = "non_finite"
                     break

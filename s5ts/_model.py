@@ -5,6 +5,8 @@ advanced by one virtual "query event" (`stack.step`) arriving `tau` after the cu
 per query and independently of the others (vmapped), so a forecast never depends on which
 other queries were asked. A small head reads the query output and predicts, per target,
 the change from the last observed value (LOCF) and a scale: LOCF is the starting point.
+The two halves are `encode` (events -> states) and `decode` (states, queries -> forecasts),
+so that streaming can keep the states between calls and run the same head.
 """
 
 from collections.abc import Iterable
@@ -14,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._custom_types import Array, Bool, Float
+from ._custom_types import Array, Bool, Complex, Float
 from ._discretise import AbstractDiscretisation
 from ._features import Batch
 from ._s5 import S5Layer
@@ -100,12 +102,41 @@ class ForecastNet(eqx.Module):
     ) -> tuple[Float[Array, "batch queries targets"], Float[Array, "batch queries targets"]]:
         """Means and scales `(B, Q, C)` for a batch of series; `key` enables dropout.
 
-        Each query is one virtual event stepped from its own series' cutoff state. The
-        history runs time-major through the stack — only the real-valued features
-        are transposed, never the complex states — which is several times faster on
-        CPU than a vmap around the scan (`benchmarks/scan.py`).
+        `encode` then `decode`: the split lets streaming keep the encoded states between
+        calls and still run exactly the same head.
         """
-        _, states = self.stack.scan(jnp.swapaxes(x, 0, 1), dt.T, valid.T, key=key)
+        return self.decode(self.encode(x, dt, valid, key=key), xq, tau, locf)
+
+    def encode(
+        self,
+        x: Float[Array, "batch length features"],
+        dt: Float[Array, "batch length"],
+        valid: Bool[Array, "batch length"],
+        states: tuple[Complex[Array, "batch ..."], ...] | None = None,
+        *,
+        key: jax.Array | None = None,
+    ) -> tuple[Complex[Array, "batch ..."], ...]:
+        """Per-block states after each series' events, from `states` (default: zero).
+
+        The history runs time-major through the stack — only the real-valued features
+        are transposed, never the complex states — which is several times faster on
+        CPU than a vmap around the scan (`benchmarks/scan.py`). Padding (`valid=False`,
+        `dt=0`) leaves a state exactly unchanged, so a batch may mix lengths.
+        """
+        _, states = self.stack.scan(jnp.swapaxes(x, 0, 1), dt.T, valid.T, states, key=key)
+        return states
+
+    def decode(
+        self,
+        states: tuple[Complex[Array, "batch ..."], ...],
+        xq: Float[Array, "batch queries features"],
+        tau: Float[Array, "batch queries"],
+        locf: Float[Array, "batch targets"],
+    ) -> tuple[Float[Array, "batch queries targets"], Float[Array, "batch queries targets"]]:
+        """Means and scales `(B, Q, C)` of queries after the events encoded in `states`.
+
+        Each query is one virtual event stepped from its own series' state.
+        """
         n = self.n_targets
 
         def one_query(xq_q, tau_q):  # (B, F), (B,): the same query slot of every series
@@ -122,6 +153,18 @@ def forecast_batch(model: ForecastNet, batch: Batch):
     """Means and scales (B, Q, C) for a whole batch, in inference mode."""
     model = eqx.nn.inference_mode(model)
     return model.batched(batch.x, batch.dt, batch.valid, batch.xq, batch.tau, batch.locf)
+
+
+@eqx.filter_jit
+def encode_batch(model: ForecastNet, x, dt, valid, states):
+    """`ForecastNet.encode` from given states, in inference mode (streaming updates)."""
+    return eqx.nn.inference_mode(model).encode(x, dt, valid, states)
+
+
+@eqx.filter_jit
+def decode_batch(model: ForecastNet, states, xq, tau, locf):
+    """`ForecastNet.decode` in inference mode (forecasts from streamed states)."""
+    return eqx.nn.inference_mode(model).decode(states, xq, tau, locf)
 
 
 def forecast(

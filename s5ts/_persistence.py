@@ -54,6 +54,8 @@ def save(est, path) -> None:
     check_overwritable(path, "config.json", _WHAT)
     params = est.get_params()
     params["discretisation"] = _encode_rule(params["discretisation"])
+    if params["target_weights"] is not None:  # numpy numbers are not JSON
+        params["target_weights"] = {k: float(v) for k, v in params["target_weights"].items()}
     config = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,

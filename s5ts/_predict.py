@@ -20,30 +20,43 @@ PREDICT_QUERIES = 32  # query slots per history in prediction batches (one fixed
 
 def predict(est, df, query_df, static_df, h, freq, level, quantiles):
     """The frame `S5Forecaster.predict` returns (arguments as documented there)."""
-    check_levels(level), check_quantiles(quantiles)
-    if query_df is not None and h is not None:
-        raise ValueError("pass either query_df or h (with freq), not both")
-    if query_df is None and h is None:
-        raise ValueError("pass query_df (times to forecast) or h (steps of freq)")
+    check_request(query_df, h, level, quantiles)
     panel = est._read(df, static_df)
     last = panel.times[panel.indptr[1:] - 1]
-    if query_df is not None:
-        series, raw = read_queries(query_df, panel)
-    else:
-        series, raw = _grid(est.time_scale_, panel, last, h, freq)
-    early = raw <= last[series]
-    if early.any():
-        bad = np.unique(series[early])
-        raise ValueError(
-            "query times must come after each series' last time in df; series "
-            f"{fmt_ids(panel.ids[bad])} have {int(early.sum())} query row(s) at or before "
-            "their last time"
-        )
+    series, raw = query_rows(est, panel, last, query_df, h, freq, "in df")
     cut = panel.lengths[series] - 1
     tau = est.time_scale_.offsets(raw, last[series])
     cols = {panel.id_col: panel.ids[series], panel.time_col: raw}
     cols.update(forecast_columns(est, panel, series, cut, tau, level, quantiles))
     return make_frame(cols, like=panel)
+
+
+def check_request(query_df, h, level, quantiles) -> None:
+    """The argument checks every forecast starts with, before any frame is read."""
+    check_levels(level), check_quantiles(quantiles)
+    if query_df is not None and h is not None:
+        raise ValueError("pass either query_df or h (with freq), not both")
+    if query_df is None and h is None:
+        raise ValueError("pass query_df (times to forecast) or h (steps of freq)")
+
+
+def query_rows(est, like, last, query_df, h, freq, where: str):
+    """Series index and raw time (R,) of each forecast row: the rows of `query_df`, or an
+    `h`-step grid of `freq` after each series' `last` time (S,) (raw). `like` gives the ids
+    and time dtype; `where` says where the last times come from, for the error."""
+    if query_df is not None:
+        series, raw = read_queries(query_df, like)
+    else:
+        series, raw = _grid(est.time_scale_, like, last, h, freq)
+    early = raw <= last[series]
+    if early.any():
+        bad = np.unique(series[early])
+        raise ValueError(
+            f"query times must come after each series' last time {where}; series "
+            f"{fmt_ids(like.ids[bad])} have {int(early.sum())} query row(s) at or before "
+            "their last time"
+        )
+    return series, raw
 
 
 def _grid(time_scale, panel, last, h, freq):
@@ -64,7 +77,7 @@ def _grid(time_scale, panel, last, h, freq):
 
 def forecast_columns(est, panel, series, cut, tau, level, quantiles) -> dict[str, np.ndarray]:
     """Mean, interval and quantile columns per target for rows (series, cutoff, tau)."""
-    levels, qs = check_levels(level), check_quantiles(quantiles)
+    check_levels(level), check_quantiles(quantiles)
     batches = plan_batches(
         est._features(panel),
         series,
@@ -76,6 +89,13 @@ def forecast_columns(est, panel, series, cut, tau, level, quantiles) -> dict[str
         context=est.context_,
     )
     mean, scale = forecast(est.model_, batches, len(series))
+    return columns_from_scaled(est, panel, series, mean, scale, level, quantiles)
+
+
+def columns_from_scaled(est, panel, series, mean, scale, level, quantiles):
+    """The columns of `forecast_columns` from the network's means and scales (R, C) in
+    scaled units; `panel.ids[series]` names the rows' series in the finiteness error."""
+    levels, qs = check_levels(level), check_quantiles(quantiles)
     with np.errstate(over="ignore", invalid="ignore"):
         mean = est.scaler_.inverse_transform(mean)
         sd = est.scaler_.inverse_scale(scale)

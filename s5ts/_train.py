@@ -73,56 +73,92 @@ def _optimizer(settings, treedef, leaves) -> optax.GradientTransformation:
     )
 
 
-def gaussian_nll(
-    mean: Float[Array, "*batch"],
-    scale: Float[Array, "*batch"],
-    y: Float[Array, "*batch"],
-    mask: Bool[Array, "*batch"],
+def _average(
+    per: Float[Array, "*batch targets"],
+    mask: Bool[Array, "*batch targets"],
+    weights: Float[Array, " targets"] | None,
 ) -> Float[Array, ""]:
-    """Mean negative log-likelihood over the observed entries only."""
+    # Weighted mean over the observed entries; a batch with no weight scores 0.
+    w = jnp.asarray(mask, per.dtype) if weights is None else jnp.where(mask, weights, 0.0)
+    total = jnp.sum(w)
+    return jnp.where(total > 0, jnp.sum(jnp.where(mask, per, 0.0) * w) / total, 0.0)
+
+
+def gaussian_nll(
+    mean: Float[Array, "*batch targets"],
+    scale: Float[Array, "*batch targets"],
+    y: Float[Array, "*batch targets"],
+    mask: Bool[Array, "*batch targets"],
+    weights: Float[Array, " targets"] | None = None,
+) -> Float[Array, ""]:
+    """Negative log-likelihood averaged over the observed entries, per-target weighted."""
     z = (y - mean) / scale
-    per = 0.5 * z**2 + jnp.log(scale) + 0.5 * _LOG_2PI
-    return jnp.sum(jnp.where(mask, per, 0.0)) / jnp.maximum(jnp.sum(mask), 1)
+    return _average(0.5 * z**2 + jnp.log(scale) + 0.5 * _LOG_2PI, mask, weights)
 
 
 def squared_error(
-    mean: Float[Array, "*batch"], y: Float[Array, "*batch"], mask: Bool[Array, "*batch"]
+    mean: Float[Array, "*batch targets"],
+    y: Float[Array, "*batch targets"],
+    mask: Bool[Array, "*batch targets"],
+    weights: Float[Array, " targets"] | None = None,
 ) -> Float[Array, ""]:
-    """Mean squared error over the observed entries only."""
-    return jnp.sum(jnp.where(mask, (y - mean) ** 2, 0.0)) / jnp.maximum(jnp.sum(mask), 1)
+    """Squared error averaged over the observed entries, per-target weighted."""
+    return _average((y - mean) ** 2, mask, weights)
 
 
-def batch_loss(
-    model: ForecastNet, batch: Batch, key: jax.Array | None, loss: str = "nll"
-) -> Float[Array, ""]:
-    """The training loss of a batch; `key` (training) enables dropout, one mask per series.
+class Objective(eqx.Module):
+    """What training minimises: `kind` (`"nll"` or `"mse"`) and optional per-target weights.
 
     `"nll"`: Gaussian NLL of mean and scale together. `"mse"`: the mean is fitted by
     squared error alone, and the scale by the NLL around that mean held fixed — the point
     forecast then minimises the usual benchmark metric while the intervals stay fitted.
+    `weights` (C,) say how much each target's errors count (None = equally, in scaled units).
+    A Module, so the kind is static under `filter_jit` and the weights are traced.
     """
+
+    kind: str = eqx.field(static=True, default="nll")
+    weights: Float[Array, " targets"] | None = None
+
+    def __call__(self, mean, scale, y, mask) -> Float[Array, ""]:
+        if self.kind == "mse":
+            fixed = jax.lax.stop_gradient(mean)
+            return squared_error(mean, y, mask, self.weights) + gaussian_nll(
+                fixed, scale, y, mask, self.weights
+            )
+        return gaussian_nll(mean, scale, y, mask, self.weights)
+
+
+NLL = Objective()
+
+
+def batch_loss(
+    model: ForecastNet, batch: Batch, key: jax.Array | None, objective: Objective = NLL
+) -> Float[Array, ""]:
+    """The training loss of a batch; `key` (training) enables dropout, one mask per series."""
     mean, scale = model.batched(
         batch.x, batch.dt, batch.valid, batch.xq, batch.tau, batch.locf, key=key
     )
-    if loss == "mse":
-        fixed = jax.lax.stop_gradient(mean)
-        return squared_error(mean, batch.y, batch.mask) + gaussian_nll(
-            fixed, scale, batch.y, batch.mask
-        )
-    return gaussian_nll(mean, scale, batch.y, batch.mask)
+    return objective(mean, scale, batch.y, batch.mask)
 
 
 @eqx.filter_jit
-def train_step(model, opt_state, batch: Batch, key: jax.Array, optimizer, loss: str = "nll"):
-    value, grads = eqx.filter_value_and_grad(batch_loss)(model, batch, key, loss)
+def train_step(
+    model, opt_state, batch: Batch, key: jax.Array, optimizer, objective: Objective = NLL
+):
+    value, grads = eqx.filter_value_and_grad(batch_loss)(model, batch, key, objective)
     params = eqx.filter(model, eqx.is_inexact_array)
     updates, opt_state = optimizer.update(grads, opt_state, params)
     return eqx.apply_updates(model, updates), opt_state, value
 
 
-def eval_loss(model: ForecastNet, batches: list[Batch], metric: str = "nll") -> float:
+def eval_loss(
+    model: ForecastNet,
+    batches: list[Batch],
+    metric: str = "nll",
+    weights: np.ndarray | None = None,
+) -> float:
     """Validation score (lower is better), through the same compiled forward pass as
-    prediction (so validation adds no compilation).
+    prediction (so validation adds no compilation); `weights` (C,) as in `Objective`.
 
     `"nll"`: Gaussian NLL over all observed entries. `"mse"`: squared error of the mean,
     per variable then averaged over variables (scaled units) — the shape of the usual
@@ -136,11 +172,15 @@ def eval_loss(model: ForecastNet, batches: list[Batch], metric: str = "nll") -> 
             sq = sq + err.sum(axis=(0, 1))
             count = count + batch.mask.sum(axis=(0, 1))
         seen = np.asarray(count) > 0
-        return float(np.mean(np.asarray(sq)[seen] / np.asarray(count)[seen]))
-    total, count = 0.0, 0
+        per_target = np.asarray(sq)[seen] / np.asarray(count)[seen]
+        w = np.ones(len(per_target)) if weights is None else np.asarray(weights)[seen]
+        return float(np.sum(w * per_target) / np.sum(w)) if np.sum(w) > 0 else 0.0
+    w = None if weights is None else jnp.asarray(weights, jnp.float32)
+    total, count = 0.0, 0.0
     for batch in batches:
         mean, scale = forecast_batch(model, batch)
-        n = int(batch.mask.sum())
-        total += float(gaussian_nll(mean, scale, jnp.asarray(batch.y), batch.mask)) * n
+        mask = np.asarray(batch.mask)
+        n = float(mask.sum() if weights is None else (mask * np.asarray(weights)).sum())
+        total += float(gaussian_nll(mean, scale, jnp.asarray(batch.y), mask, w)) * n
         count += n
-    return total / max(count, 1)
+    return total / count if count > 0 else 0.0

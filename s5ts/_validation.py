@@ -73,6 +73,7 @@ def check_hyperparameters(est) -> None:
         raise ValueError(f"val_metric must be 'nll' or 'mse', got {est.val_metric!r}")
     if est.loss not in ("nll", "mse"):
         raise ValueError(f"loss must be 'nll' or 'mse', got {est.loss!r}")
+    _check_weights_type(est.target_weights)
     if est.duplicates not in ("raise", "mean", "last"):
         raise ValueError(f"duplicates must be 'raise', 'mean' or 'last', got {est.duplicates!r}")
     rule = est.discretisation
@@ -150,3 +151,36 @@ def _check_real(v, name: str, low: float, high: float) -> None:
         raise TypeError(f"{name} must be a number, got {v!r}")
     if not low <= v < high:
         raise ValueError(f"{name} must lie in [{low}, {high}), got {v!r}")
+
+
+def _check_weights_type(weights) -> None:
+    if weights is None:
+        return
+    if not isinstance(weights, dict):
+        raise TypeError(
+            "target_weights must be None or a dict {target column: weight}, got "
+            f"{type(weights).__name__}"
+        )
+    for name, w in weights.items():
+        if not isinstance(name, str):
+            raise TypeError(f"target_weights keys must be column names (str), got {name!r}")
+        _check_real(w, f"target_weights[{name!r}]", 0, np.inf)
+
+
+def target_weights(weights, target_cols) -> np.ndarray | None:
+    """The per-target loss weights (C,) of `S5Forecaster(target_weights=...)`, or None.
+
+    Targets not named keep weight 1; naming a column that is not a target is an error.
+    """
+    if weights is None:
+        return None
+    unknown = [k for k in weights if k not in target_cols]
+    if unknown:
+        raise ValueError(
+            f"target_weights names {unknown}, which are not target columns "
+            f"(targets: {list(target_cols)}); drop them or fix the names"
+        )
+    out = np.array([float(weights.get(c, 1.0)) for c in target_cols], np.float32)
+    if not out.any():
+        raise ValueError("target_weights gives every target weight 0; nothing would be fitted")
+    return out

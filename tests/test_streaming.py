@@ -1,0 +1,242 @@
+"""Streaming (`init_state` / `update` / `predict_from_state`) against `predict` on the full
+history, purity of the state, partial updates, grids, errors, polars and persistence.
+
+One tiny model is fitted once per module and shared (see `test_forecaster.py`).
+"""
+
+import copy
+
+import equinox as eqx
+import jax
+import numpy as np
+import pandas as pd
+import polars as pl
+import pytest
+from _tiny import TINY
+
+import s5ts
+from s5ts._features import Carry, continue_features, series_features
+from s5ts.datasets import synthetic_vitals
+
+
+IDS = ["patient_000", "patient_003", "patient_007"]
+TOL = dict(rtol=1e-5, atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def data():
+    df, static_df = synthetic_vitals(12, seed=5, hours=24.0)
+    return df, static_df
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    df, static_df = data
+    return s5ts.S5Forecaster(**TINY).fit(df, static_df)
+
+
+@pytest.fixture(scope="module")
+def sharp(fitted):
+    """`fitted` with a random last head layer. A 20-step fit barely moves that layer from
+    its zero initialisation, so the forecasts stay near LOCF and hardly show the encoded
+    history; random weights make every feature and state matter, so that a wrong feature
+    fails the comparisons below by far more than their tolerance."""
+    est = copy.deepcopy(fitted)
+    last = est.model_.head.layers[-1]
+    weight = jax.random.normal(jax.random.key(7), last.weight.shape)
+    est.model_ = eqx.tree_at(lambda m: m.head.layers[-1].weight, est.model_, weight)
+    return est
+
+
+@pytest.fixture(scope="module")
+def ward(data):
+    """Three patients split into their first two events and the rest, in time order."""
+    df, _ = data
+    sub = df[df["unique_id"].isin(IDS)].reset_index(drop=True)
+    early = sub.groupby("unique_id").cumcount() < 2
+    rest = sub[~early].sort_values(["ds", "unique_id"], kind="stable")
+    return sub, sub[early], rest
+
+
+def _queries(ids, times):
+    return pd.DataFrame({"unique_id": np.repeat(ids, len(times)), "ds": np.tile(times, len(ids))})
+
+
+def _values(frame):
+    return frame.drop(columns=["unique_id", "ds"]).to_numpy()
+
+
+def _same_forecasts(streamed, direct):
+    assert list(streamed.columns) == list(direct.columns)
+    assert (streamed["unique_id"].to_numpy() == direct["unique_id"].to_numpy()).all()
+    np.testing.assert_array_equal(streamed["ds"].to_numpy(), direct["ds"].to_numpy())
+    np.testing.assert_allclose(_values(streamed), _values(direct), **TOL)
+
+
+def test_continued_features_equal_those_of_the_whole_series():
+    # Chunk after chunk, continuing from the carry gives the whole series' features, bit
+    # for bit (including the empty chunk an update never sends, and a one-event chunk).
+    rng = np.random.default_rng(0)
+    n, c = 40, 4
+    t = np.cumsum(rng.exponential(1.0, n))
+    t -= t[0]
+    y = rng.normal(size=(n, c))
+    y[rng.random((n, c)) < 0.6] = np.nan
+    y[:15, 3] = np.nan  # a variable first seen late
+    static = rng.normal(size=2)
+    whole = series_features(t, y, static)
+    carry = Carry.start(c)
+    parts = []
+    for a, b in [(0, 1), (1, 7), (7, 7), (7, 8), (8, 23), (23, n)]:
+        f, carry = continue_features(t[a:b], y[a:b], static, carry)
+        parts.append(f)
+    for name in ("x", "dt", "locf", "since", "seen", "level"):
+        got = np.concatenate([getattr(f, name) for f in parts])
+        np.testing.assert_array_equal(got, getattr(whole, name), err_msg=name)
+    assert carry.t == t[-1] and carry.count.sum() == (~np.isnan(y)).sum()
+
+
+@pytest.mark.parametrize("how", ["whole", "one_event_at_a_time", "one_chunk"])
+def test_streamed_forecasts_equal_predict_on_the_full_history(data, sharp, ward, how):
+    df, static_df = data
+    full, head, rest = ward
+    # The split leaves variables not yet seen at the start of the stream (Lactate is rare).
+    unseen = head.groupby("unique_id")[list(sharp.target_cols_)].count() == 0
+    assert unseen.any(axis=None)
+    if how == "whole":
+        state = sharp.init_state(full, static_df)
+    else:
+        state = sharp.init_state(head, static_df)
+        if how == "one_chunk":  # several events per series, different counts: padded
+            state = sharp.update(state, rest)
+        else:
+            for k in range(len(rest)):
+                state = sharp.update(state, rest.iloc[[k]])
+    assert state.n_series == 3 and state.n_events.sum() == len(full)
+    q = _queries(IDS, [24.25, 25.0, 30.0, 41.5])
+    streamed = sharp.predict_from_state(state, q, level=[80, 95], quantiles=[0.1, 0.9])
+    direct = sharp.predict(full, q, static_df=static_df, level=[80, 95], quantiles=[0.1, 0.9])
+    _same_forecasts(streamed, direct)
+
+
+def test_update_returns_a_new_state_and_leaves_the_old_one(sharp, ward, data):
+    _, static_df = data
+    _, head, rest = ward
+    before = sharp.init_state(head, static_df)
+    q = _queries(IDS, [30.0])
+    old = sharp.predict_from_state(before, q, level=[80])
+    after = sharp.update(before, rest.iloc[:10])
+    assert after is not before and before.n_events.sum() == len(head)
+    pd.testing.assert_frame_equal(sharp.predict_from_state(before, q, level=[80]), old)
+    assert not np.allclose(_values(sharp.predict_from_state(after, q, level=[80])), _values(old))
+    with pytest.raises(ValueError, match="read-only"):
+        before.locf[0, 0] = 1.0
+
+
+def test_updating_some_series_leaves_the_others_unchanged(sharp, ward, data):
+    _, static_df = data
+    _, head, rest = ward
+    state = sharp.init_state(head, static_df)
+    q = _queries(IDS, [26.0, 29.0])
+    before = sharp.predict_from_state(state, q)
+    one = sharp.update(state, rest[rest["unique_id"] == IDS[1]].iloc[:5])
+    after = sharp.predict_from_state(one, q)
+    moved = (after["unique_id"] == IDS[1]).to_numpy()
+    np.testing.assert_array_equal(_values(after[~moved]), _values(before[~moved]))
+    assert not np.allclose(_values(after[moved]), _values(before[moved]))
+    assert one.n_events.tolist() == [2, 7, 2]
+
+
+def test_grid_like_predict(data, sharp):
+    df, static_df = data
+    state = sharp.init_state(df, static_df)
+    kw = dict(h=3, freq=0.5, level=[95, 80], quantiles=[0.1])
+    _same_forecasts(
+        sharp.predict_from_state(state, **kw), sharp.predict(df, static_df=static_df, **kw)
+    )
+    # freq defaults to the median gap seen in training, as in predict
+    _same_forecasts(
+        sharp.predict_from_state(state, h=2), sharp.predict(df, h=2, static_df=static_df)
+    )
+
+
+def test_histories_longer_than_max_len_are_kept_whole(sharp):
+    # `predict` would cut these to their latest max_len_ events; streaming encodes all of
+    # them, in windows of max_len_ events that carry the state.
+    df, static_df = synthetic_vitals(2, seed=8, hours=96.0)
+    assert df.groupby("unique_id").size().min() > sharp.max_len_
+    whole = sharp.init_state(df, static_df)
+    head = df[df["ds"] <= 30.0]
+    streamed = sharp.update(sharp.init_state(head, static_df), df[df["ds"] > 30.0])
+    assert whole.n_events.sum() == streamed.n_events.sum() == len(df)
+    a, b = (sharp.predict_from_state(s, h=3, level=[80]) for s in (whole, streamed))
+    np.testing.assert_allclose(_values(a), _values(b), **TOL)
+
+
+def test_errors(data, fitted, ward):
+    df, static_df = data
+    _, head, rest = ward
+    state = fitted.init_state(head, static_df)
+    other = df[df["unique_id"] == "patient_001"].iloc[[5]]
+    with pytest.raises(ValueError, match=r"series \['patient_001'\].*not in the state"):
+        fitted.update(state, other)
+    stale = head[head["unique_id"] == IDS[0]].iloc[[-1]]
+    with pytest.raises(ValueError, match=r"at or before the series' last time"):
+        fitted.update(state, stale)
+    with pytest.raises(ValueError, match="lacks target column"):
+        fitted.update(state, rest.drop(columns=["HR"]))
+    with pytest.raises(ValueError, match="static"):
+        fitted.init_state(head)
+    last = head.loc[head["unique_id"] == IDS[2], "ds"].max()
+    with pytest.raises(ValueError, match="last time in the state"):
+        fitted.predict_from_state(state, _queries([IDS[2]], [last]))
+    with pytest.raises(ValueError, match="pass query_df"):
+        fitted.predict_from_state(state)
+    with pytest.raises(TypeError, match="ForecastState"):
+        fitted.predict_from_state(head, h=2)
+
+
+def test_context_and_unfitted_forecasters_refuse_to_stream(data, fitted, ward):
+    df, static_df = data
+    _, head, _ = ward
+    windowed = s5ts.S5Forecaster(**TINY | {"context": 6.0, "max_steps": 2}).fit(df, static_df)
+    with pytest.raises(ValueError, match="context=None"):
+        windowed.init_state(head, static_df)
+    state = fitted.init_state(head, static_df)
+    fresh = s5ts.S5Forecaster(**TINY)
+    with pytest.raises(s5ts.NotFittedError, match="not fitted"):
+        fresh.init_state(head, static_df)
+    with pytest.raises(s5ts.NotFittedError, match="not fitted"):
+        fresh.update(state, head)
+    with pytest.raises(s5ts.NotFittedError, match="not fitted"):
+        fresh.predict_from_state(state, h=2)
+
+
+def test_polars_in_polars_out(data, sharp, ward):
+    _, static_df = data
+    full, head, rest = ward
+    state = sharp.init_state(pl.from_pandas(head), pl.from_pandas(static_df))
+    state = sharp.update(state, pl.from_pandas(rest))
+    out = sharp.predict_from_state(state, pl.from_pandas(_queries(IDS, [25.0, 28.0])), level=[80])
+    assert isinstance(out, pl.DataFrame)
+    ref = sharp.predict(full, _queries(IDS, [25.0, 28.0]), static_df=static_df, level=[80])
+    assert out.columns == list(ref.columns)
+    np.testing.assert_allclose(out.drop("unique_id", "ds").to_numpy(), _values(ref), **TOL)
+
+
+def test_loaded_forecaster_streams(tmp_path, data, fitted, ward):
+    _, static_df = data
+    _, head, rest = ward
+    fitted.save(tmp_path / "m")
+    loaded = s5ts.S5Forecaster.load(tmp_path / "m")
+    a = fitted.predict_from_state(fitted.update(fitted.init_state(head, static_df), rest), h=2)
+    b = loaded.predict_from_state(loaded.update(loaded.init_state(head, static_df), rest), h=2)
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    # A state is plain data: one made by the original serves the loaded copy too.
+    c = loaded.predict_from_state(fitted.update(fitted.init_state(head, static_df), rest), h=2)
+    pd.testing.assert_frame_equal(a, c, check_exact=True)
+    # ... but not a forecaster of another shape.
+    wide = copy.deepcopy(fitted).set_params(state_size=16)
+    wide.model_ = wide._skeleton(jax.random.key(0))
+    with pytest.raises(ValueError, match="other targets, statics or network sizes"):
+        wide.predict_from_state(fitted.init_state(head, static_df), h=2)
