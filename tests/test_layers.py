@@ -1,3 +1,5 @@
+import zlib
+
 import equinox as eqx
 import jax
 import jax.flatten_util
@@ -34,7 +36,7 @@ CASES = [(n, "zoh") for n in LAYERS] + [
 def _make(name, rule="zoh", scan=None, dt_min=0.05, dt_max=0.5):
     # Δ a bit larger than the S5 default so that the state dynamics are visible over L events.
     return LAYERS[name](
-        jax.random.key(hash(name) % 1000),
+        jax.random.key(zlib.crc32(name.encode()) % 1000),  # hash() varies per process
         discretisation=RULES[rule],
         scan=scan,
         dt_min=dt_min,
@@ -234,7 +236,9 @@ def test_gradients_match_finite_differences(x64, name):
     rng = np.random.default_rng(0)
     for _ in range(4):
         v = jnp.asarray(rng.normal(size=flat.shape))
-        h = 1e-4
+        # DSS's log-step has large higher derivatives: at h = 1e-4 the O(h⁴) truncation
+        # error reaches 2e-7 of the scale for some initialisations; at 1e-5 it is < 1e-10.
+        h = 1e-5
 
         def central(step, v=v):
             return (loss(flat + step * v) - loss(flat - step * v)) / (2 * step)
