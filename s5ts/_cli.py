@@ -51,6 +51,17 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _weight(text: str) -> tuple[str, float]:
+    name, sep, value = text.partition("=")
+    try:
+        weight = float(value)
+    except ValueError:
+        sep = ""
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=WEIGHT (e.g. HR=2), got {text!r}")
+    return name, weight
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars or messages")
     p.add_argument(
@@ -96,6 +107,15 @@ def _fit_parser(sub) -> None:
     h.add_argument("--val-size", type=float, default=0.2)
     h.add_argument("--eval-every", type=_positive_int, default=50)
     h.add_argument("--patience", type=_positive_int, default=10)
+    h.add_argument("--val-metric", choices=["nll", "mse"], default="nll")
+    h.add_argument("--loss", choices=["nll", "mse"], default="nll")
+    h.add_argument(
+        "--target-weights",
+        type=_weight,
+        nargs="+",
+        metavar="NAME=WEIGHT",
+        help="loss weight per target column (others keep 1)",
+    )
     h.add_argument("--random-state", type=int, default=0)
     _common(p)
     p.set_defaults(run=_fit)
@@ -198,6 +218,9 @@ def _fit(args) -> int:
         val_size=args.val_size,
         eval_every=args.eval_every,
         patience=args.patience,
+        val_metric=args.val_metric,
+        loss=args.loss,
+        target_weights=None if args.target_weights is None else dict(args.target_weights),
         random_state=args.random_state,
         verbose=not args.quiet,
     )

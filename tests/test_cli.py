@@ -36,6 +36,7 @@ def files(tmp_path_factory):
 def model_dir(files):
     argv = ["fit", str(files / "train.csv"), str(files / "model"), "--static"]
     argv += [str(files / "static.parquet"), "--horizon", "8", "-q", *TINY.split()]
+    argv += ["--loss", "mse", "--val-metric", "mse", "--target-weights", "HR=2", "MAP=0.5"]
     assert main(argv) == 0
     return files / "model"
 
@@ -50,6 +51,8 @@ def test_fit_writes_a_model(model_dir):
     config = json.loads((model_dir / "config.json").read_text())
     assert config["hyperparameters"]["hidden_size"] == 8
     assert config["hyperparameters"]["max_steps"] == 3
+    assert config["hyperparameters"]["loss"] == config["hyperparameters"]["val_metric"] == "mse"
+    assert config["hyperparameters"]["target_weights"] == {"HR": 2.0, "MAP": 0.5}
 
 
 def test_predict_grid_then_evaluate(files, model_dir, capsys):
@@ -108,6 +111,11 @@ def test_predict_query_chunked_then_evaluate(files, model_dir, capsys):
         (["fit", "{d}/train.csv", "{d}/m", "--id-col", "pid"], "missing column(s) ['pid']"),
         (["fit", "{d}/train.csv", "{d}/m", "--bogus"], "unrecognized arguments: --bogus"),
         (["fit", "{d}/train.csv", "{d}/m", "--max-steps", "0"], "expected a positive integer"),
+        (["fit", "{d}/train.csv", "{d}/m", "--target-weights", "HR"], "expected NAME=WEIGHT"),
+        (
+            ["fit", "{d}/train.csv", "{d}/m", "--target-weights", "Foo=1"],
+            "target_weights names ['Foo']",
+        ),
         (["fit", "{d}/train.txt", "{d}/m"], "must end in .csv, .parquet or .pq"),
         (["predict", "{d}/model", "{d}/hist.parquet", "-o", "{d}/x.csv"], "one of the arguments"),
         (
