@@ -332,19 +332,26 @@ class S5Forecaster:
 
         return load(path)
 
-    def _read(self, df, static_df):
+    def _read(self, df, static_df, *, what: str = "df", statics: bool = True):
+        """Read and check a frame against the fitted forecaster; `statics=False` skips the
+        static covariates (a streaming update takes them from its state)."""
         check_has_targets(df, self.target_cols_)
         panel = read_panel(
-            df, static_df, self.id_col_, self.time_col_, self.target_cols_, self.duplicates
+            df,
+            static_df if statics else None,
+            self.id_col_,
+            self.time_col_,
+            self.target_cols_,
+            self.duplicates,
         )
         check_magnitude(panel)
         kind = self.time_scale_.kind
         if not panel.time_kind.same_as(kind):
             raise TypeError(
-                f"df has {panel.time_kind.kind} times but the forecaster was fitted on "
+                f"{what} has {panel.time_kind.kind} times but the forecaster was fitted on "
                 f"{kind.kind} times; convert {self.time_col_!r} to match"
             )
-        if self.static_cols_ and panel.static_cols != self.static_cols_:
+        if statics and self.static_cols_ and panel.static_cols != self.static_cols_:
             raise ValueError(
                 f"the forecaster was fitted with static covariates {list(self.static_cols_)}; "
                 f"pass static_df with those columns (got {list(panel.static_cols)})"

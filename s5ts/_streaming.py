@@ -24,7 +24,6 @@ from ._data._messages import fmt_ids
 from ._features import FIRST_GAP, Carry, SeriesFeatures, continue_features, next_pow2
 from ._model import decode_batch, encode_batch
 from ._predict import check_request, columns_from_scaled, query_rows
-from ._validation import check_has_targets, check_magnitude, read_panel
 
 
 QUERY_BATCH = 256  # most query rows per network call (padded to a power of two below it)
@@ -113,7 +112,7 @@ def init_state(est, df, static_df) -> ForecastState:
 def update(est, state: ForecastState, new_df) -> ForecastState:
     """A new state with the rows of `new_df` appended (see `S5Forecaster.update`)."""
     _check_state(est, state)
-    panel = _read_rows(est, new_df)
+    panel = est._read(new_df, None, what="new_df", statics=False)
     where = {x: i for i, x in enumerate(state.ids.tolist())}
     rows = np.array([where.get(x, -1) for x in panel.ids.tolist()], np.int64)
     if (rows < 0).any():
@@ -256,20 +255,6 @@ def _at_last_event(state: ForecastState, i: int) -> SeriesFeatures:
 def _pad_rows(a: np.ndarray, b: int) -> np.ndarray:
     # Zero rows up to b: a zero state with no valid event stays zero, and is discarded.
     return np.concatenate([a, np.zeros((b - len(a), *a.shape[1:]), a.dtype)])
-
-
-def _read_rows(est, df) -> Panel:
-    # `est._read` without its static check: an update's statics come from the state.
-    check_has_targets(df, est.target_cols_)
-    panel = read_panel(df, None, est.id_col_, est.time_col_, est.target_cols_, est.duplicates)
-    check_magnitude(panel)
-    kind = est.time_scale_.kind
-    if not panel.time_kind.same_as(kind):
-        raise TypeError(
-            f"new_df has {panel.time_kind.kind} times but the forecaster was fitted on "
-            f"{kind.kind} times; convert {est.time_col_!r} to match"
-        )
-    return panel
 
 
 def _check_state(est, state) -> None:
