@@ -41,6 +41,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 import s5ts
+from s5ts.cli import add_hyperparameters, hyperparameters_from
 
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,6 +147,13 @@ def loss_weights(train_df: pd.DataFrame, variables, how: str) -> dict[str, float
     return {v: float(w[v]) for v in variables}
 
 
+def _plain(value):
+    """A hyperparameter as JSON: option objects by their class name."""
+    if isinstance(value, int | float | str | dict | list) or value is None:
+        return value
+    return type(value).__name__
+
+
 def fmt(values, scale) -> str:
     values = np.asarray(values) * scale
     if len(values) == 1:
@@ -161,29 +169,16 @@ def main(argv=None) -> None:
     p.add_argument("--records", type=int, default=None, help="use only N stays (all splits)")
     p.add_argument("--out", type=Path, default=None, help="results JSON (default: results/)")
     p.add_argument("--no-static", action="store_true", help="ignore the admission descriptors")
-    p.add_argument("--hidden-size", type=int, default=64)
-    p.add_argument("--state-size", type=int, default=64)
-    p.add_argument("--blocks", type=int, default=4)
-    p.add_argument("--n-layers", type=int, default=2)
-    p.add_argument("--dropout", type=float, default=0.1)
-    p.add_argument("--discretisation", choices=["ZOH", "Impulse", "Bilinear"], default="ZOH")
-    p.add_argument("--learning-rate", type=float, default=3e-3)
-    p.add_argument("--weight-decay", type=float, default=1e-2)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--max-steps", type=int, default=3000)
-    p.add_argument("--eval-every", type=int, default=100)
-    p.add_argument("--patience", type=int, default=8)
-    p.add_argument(
-        "--val-metric",
-        choices=["mse", "nll"],
-        default="mse",
-        help="checkpoint selection on the validation stays (the protocol selects on MSE)",
-    )
-    p.add_argument(
-        "--loss",
-        choices=["nll", "mse"],
-        default="mse",
-        help="training loss: Gaussian NLL, or squared error for the mean (NLL for the scale)",
+    add_hyperparameters(
+        p,
+        overrides={
+            "max_steps": 3000,
+            "eval_every": 100,
+            "patience": 8,
+            "val_metric": "mse",  # the protocol selects the checkpoint on MSE
+            "loss": "mse",
+        },
+        skip=("horizon", "target_weights", "random_state", "val_size"),
     )
     p.add_argument(
         "--target-weights",
@@ -193,7 +188,6 @@ def main(argv=None) -> None:
         "units), var (squared error in min-max units), var-sqrt-count (also favour rare "
         "variables, which the per-variable metric weighs as much as frequent ones)",
     )
-    p.add_argument("--context", type=float, default=None, help="history span in hours")
     p.add_argument("--verbose", action="store_true", help="progress bar")
     p.add_argument(
         "--no-val",
@@ -240,29 +234,13 @@ def main(argv=None) -> None:
     if args.baselines_only:
         return
 
-    hyper = {
-        "hidden_size": args.hidden_size,
-        "state_size": args.state_size,
-        "blocks": args.blocks,
-        "n_layers": args.n_layers,
-        "dropout": args.dropout,
-        "learning_rate": args.learning_rate,
-        "weight_decay": args.weight_decay,
-        "batch_size": args.batch_size,
-        "max_steps": args.max_steps,
-        "eval_every": args.eval_every,
-        "patience": args.patience,
-        "val_metric": args.val_metric,
-        "loss": args.loss,
-        "target_weights": loss_weights(train_df, variables, args.target_weights),
+    hyper = hyperparameters_from(args) | {
+        "target_weights": loss_weights(train_df, variables, args.target_weights)
     }
-    rule = getattr(s5ts, args.discretisation)()
     runs = []
     for seed in args.seeds:
         model = s5ts.S5Forecaster(
             horizon=HISTORY_HOURS,
-            context=args.context,
-            discretisation=rule,
             random_state=seed,
             verbose=args.verbose,
             val_size=0.0,
@@ -326,11 +304,9 @@ def main(argv=None) -> None:
         "train_seconds": float(np.mean(secs)),
         "peak_rss_mb": float(peak_mb),
         "n_records": {"train": len(train_ids), "val": len(val_ids), "test": len(test_ids)},
-        "hyperparameters": hyper
+        "hyperparameters": {k: _plain(v) for k, v in hyper.items()}
         | {
             "horizon": HISTORY_HOURS,
-            "context": args.context,
-            "discretisation": args.discretisation,
             "static": not args.no_static,
             "early_stopping_on_val": not args.no_val,
         },

@@ -1,18 +1,45 @@
-"""s5ts: forecasting irregularly sampled time series with S5 state-space layers."""
+"""s5ts: forecasting irregularly sampled time series with S5 state-space layers.
+
+The package has four wings:
+
+- `s5ts.ssm`: the SSM core (S5 / S4D / DSS layers over irregular time, the stack);
+- `s5ts.data`: the DataFrame layer (frames <-> numpy panels, time scale, scalers);
+- `s5ts.forecaster`: `S5Forecaster` and what it does once fitted;
+- `s5ts.cli`: the `s5ts` command line.
+
+The names users reach for most are also here at the top.
+"""
 
 import importlib.metadata
 
-from . import data as data, datasets as datasets
-from ._discretise import (
+from . import cli as cli, data as data, datasets as datasets, forecaster as forecaster, ssm as ssm
+from ._losses import (
+    AbstractLoss as AbstractLoss,
+    GaussianNLL as GaussianNLL,
+    SquaredError as SquaredError,
+)
+from ._plot import plot_forecast as plot_forecast
+from .forecaster import (
+    ForecastState as ForecastState,
+    NotFittedError as NotFittedError,
+    S5Forecaster as S5Forecaster,
+)
+from .ssm import (
     ZOH as ZOH,
     AbstractDiscretisation as AbstractDiscretisation,
+    AbstractScan as AbstractScan,
+    AbstractSSMLayer as AbstractSSMLayer,
+    AssociativeScan as AssociativeScan,
+    Bidirectional as Bidirectional,
     Bilinear as Bilinear,
+    DSSLayer as DSSLayer,
     Impulse as Impulse,
-)
-from ._dss import DSSLayer as DSSLayer
-from ._errors import NotFittedError as NotFittedError
-from ._forecaster import S5Forecaster as S5Forecaster
-from ._init import (
+    S4DLayer as S4DLayer,
+    S5Layer as S5Layer,
+    SequentialScan as SequentialScan,
+    SSMBlock as SSMBlock,
+    SSMStack as SSMStack,
+    default_scan as default_scan,
     hippo_legs as hippo_legs,
     hippo_n as hippo_n,
     hippo_normal as hippo_normal,
@@ -20,18 +47,6 @@ from ._init import (
     s5_init as s5_init,
     skew_hippo as skew_hippo,
 )
-from ._layer import AbstractSSMLayer as AbstractSSMLayer
-from ._plot import plot_forecast as plot_forecast
-from ._s4d import S4DLayer as S4DLayer
-from ._s5 import S5Layer as S5Layer
-from ._scan import (
-    AbstractScan as AbstractScan,
-    AssociativeScan as AssociativeScan,
-    SequentialScan as SequentialScan,
-    default_scan as default_scan,
-)
-from ._stack import SSMBlock as SSMBlock, SSMStack as SSMStack
-from ._streaming import ForecastState as ForecastState
 
 
 __version__ = importlib.metadata.version("s5ts")

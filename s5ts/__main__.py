@@ -1,6 +1,6 @@
 """`python -m s5ts`: the `s5ts` command line."""
 
-from ._cli import main
+from .cli import main
 
 
 raise SystemExit(main())

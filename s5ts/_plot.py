@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ._data._compat import nw
+from .data import as_frame
 
 
 def _column(frame, name):
@@ -31,8 +31,8 @@ def plot_forecast(
     """
     from matplotlib.figure import Figure
 
-    hist = nw.from_native(history_df, eager_only=True)
-    fc = nw.from_native(forecast_df, eager_only=True)
+    hist = as_frame(history_df, "history_df")
+    fc = as_frame(forecast_df, "forecast_df")
     skip = {id_col, time_col, "cutoff"}
     if target is None:
         target = next(c for c in fc.columns if c not in skip and "-" not in c)

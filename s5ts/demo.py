@@ -12,9 +12,9 @@ import time
 import numpy as np
 import pandas as pd
 
-from ._forecaster import S5Forecaster
 from ._plot import plot_forecast
 from .datasets import synthetic_vitals
+from .forecaster import S5Forecaster
 
 
 def split_history(df: pd.DataFrame, cutoff: float) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -55,8 +55,8 @@ def system(layer):
         delta = np.exp(_np(layer.log_step))[:, None] * np.ones((1, lam_n.shape[0]))
         lam = lam_n[None, :] * np.ones_like(delta)
         W = _np(layer.W_re) + 1j * _np(layer.W_im)
-        if layer.variant == "softmax":
-            W = W / np.expm1(lam * delta * layer.length)
+        if isinstance(layer.variant, s5ts.ssm.DSSSoftmax):
+            W = W / np.expm1(lam * delta * layer.variant.length)
         return (
             lam,
             delta,

@@ -12,7 +12,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from s5ts._cli import main
+from s5ts.cli import main
 from s5ts.datasets import synthetic_vitals
 
 
@@ -51,7 +51,8 @@ def test_fit_writes_a_model(model_dir):
     config = json.loads((model_dir / "config.json").read_text())
     assert config["hyperparameters"]["hidden_size"] == 8
     assert config["hyperparameters"]["max_steps"] == 3
-    assert config["hyperparameters"]["loss"] == config["hyperparameters"]["val_metric"] == "mse"
+    loss, val_metric = config["hyperparameters"]["loss"], config["hyperparameters"]["val_metric"]
+    assert loss == val_metric == {"class": "SquaredError"}
     assert config["hyperparameters"]["target_weights"] == {"HR": 2.0, "MAP": 0.5}
 
 
@@ -110,7 +111,10 @@ def test_predict_query_chunked_then_evaluate(files, model_dir, capsys):
         (["fit", "{d}/train.csv", "{d}/m", "--target-cols", "HR,Foo"], "missing column(s) ['Foo']"),
         (["fit", "{d}/train.csv", "{d}/m", "--id-col", "pid"], "missing column(s) ['pid']"),
         (["fit", "{d}/train.csv", "{d}/m", "--bogus"], "unrecognized arguments: --bogus"),
-        (["fit", "{d}/train.csv", "{d}/m", "--max-steps", "0"], "expected a positive integer"),
+        (
+            ["fit", "{d}/train.csv", "{d}/m", "--max-steps", "0"],
+            "--max-steps must be a positive int",
+        ),
         (["fit", "{d}/train.csv", "{d}/m", "--target-weights", "HR"], "expected NAME=WEIGHT"),
         (
             ["fit", "{d}/train.csv", "{d}/m", "--target-weights", "Foo=1"],

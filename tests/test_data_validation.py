@@ -108,13 +108,6 @@ CASES = [
         ["'variable'", "'a'", "rows [1]"],
     ),
     (
-        "static unknown id",
-        wide(),
-        {"static_df": pd.DataFrame({"unique_id": ["a", "b", "z"], "age": [1.0, 2.0, 3.0]})},
-        ValueError,
-        ["static_df", "'z'", "rows [2]"],
-    ),
-    (
         "static missing id",
         wide(),
         {"static_df": STATIC.iloc[:1]},
@@ -193,11 +186,12 @@ def test_spans_of_the_wrong_kind_are_refused():
         data.TimeScale().elapsed(dated)
 
 
-def test_padding_too_long_series_without_truncate():
-    panel, _ = data.to_panel(wide())
-    ts = data.TimeScale().fit(panel)
-    with pytest.raises(ValueError, match=r"'a'.*truncate=True"):
-        data.pad(panel, [0], 1, time_scale=ts)
-    batch = data.pad(panel, [0], 1, time_scale=ts, truncate=True)
-    assert batch.lengths.tolist() == [1] and batch.dt.tolist() == [[0.0]]
-    assert batch.times.tolist() == [[1.0]]  # still counted from the series' first event
+def test_static_rows_of_other_series_are_counted_not_used():
+    # One contract wherever static_df is read: every series of df needs its row; rows of
+    # other series are allowed (one table may serve many frames) and reported.
+    static = pd.DataFrame({"unique_id": ["a", "b", "z"], "age": [1.0, 2.0, 3.0]})
+    panel, report = data.to_panel(wide(), static_df=static)
+    np.testing.assert_array_equal(panel.static[:, 0], [1.0, 2.0])
+    assert report.n_static_rows_unused == 1
+    assert report.excluded() == []  # nothing of df itself was left out
+    assert "static_df rows of other series not used" in str(report)

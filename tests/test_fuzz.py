@@ -8,6 +8,7 @@ example compiles to the same few shapes (histories padded to 16 events, 2 target
 import numpy as np
 import pandas as pd
 import polars as pl
+import pytest
 from _tiny import TINY
 from hypothesis import HealthCheck, event, given, settings, strategies as st
 
@@ -40,6 +41,7 @@ def panels(draw):
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(panels())
+@pytest.mark.filterwarnings("ignore:fit. reading df left out")  # empty rows: reported
 def test_fit_predict_is_finite_or_refuses(df):
     est = s5ts.S5Forecaster(**TINY)
     try:

@@ -78,7 +78,9 @@ def test_layer_shapes_follow_conj_sym(getkey):
     assert layer.B_re.shape == (8, 5) and layer.C_re.shape == (5, 8) and layer.state_shape == (8,)
     full = s5ts.S5Layer(5, 16, blocks=2, conj_sym=False, key=getkey())
     assert full.B_re.shape == (16, 5) and full.state_shape == (16,)
-    bi = s5ts.S5Layer(5, 16, bidirectional=True, key=getkey())
-    assert bi.C_re.shape == (5, 16)
+    bi = s5ts.Bidirectional(layer, s5ts.S5Layer(5, 16, blocks=2, key=getkey()))
+    assert bi.hidden_size == 5 and bi.init_state().shape == layer.state_shape
+    with pytest.raises(ValueError, match="same hidden_size"):
+        s5ts.Bidirectional(layer, s5ts.S5Layer(6, 16, key=getkey()))
     dt = np.exp(np.asarray(layer.log_step))
     assert dt.min() >= 1e-3 - 1e-9 and dt.max() <= 1e-1 + 1e-9

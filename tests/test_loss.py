@@ -9,14 +9,10 @@ import pytest
 from _tiny import TINY
 
 import s5ts
-from s5ts._features import (
-    assemble,
-    n_features,
-    queries_in_window,
-    sample_batch,
-    series_features,
-)
-from s5ts._train import Objective, batch_loss, squared_error
+from s5ts._batches import assemble, queries_in_window, sample_batch
+from s5ts._features import n_features, series_features
+from s5ts._losses import squared_error
+from s5ts._training import batch_loss
 from s5ts.datasets import synthetic_vitals
 
 
@@ -24,7 +20,7 @@ from s5ts.datasets import synthetic_vitals
 def fitted_and_batch():
     df, static_df = synthetic_vitals(12, seed=5, hours=24.0)
     est = s5ts.S5Forecaster(**TINY, loss="mse").fit(df, static_df)
-    feats = est._features(est._read(df, static_df))
+    feats = est.fitted_.features(est.fitted_.read(df, static_df, "raise"))
     batch = sample_batch(
         feats,
         np.random.default_rng(0),
@@ -55,8 +51,8 @@ def test_losses_match_numpy_reference(fitted_and_batch, weighted):
     z = (y - mean) / scale
     nll = (wm * (0.5 * z**2 + np.log(scale) + 0.5 * math.log(2 * math.pi))).sum() / wm.sum()
     weights = np.float32(w) if weighted else None
-    for kind, want in (("nll", nll), ("mse", sq + nll)):
-        got = float(batch_loss(model, b, None, Objective(kind, weights)))
+    for loss, want in ((s5ts.GaussianNLL(), nll), (s5ts.SquaredError(), sq + nll)):
+        got = float(batch_loss(model, b, None, loss, weights))
         np.testing.assert_allclose(got, want, rtol=1e-5)
 
 
@@ -71,8 +67,8 @@ def test_mse_loss_mean_gradient_is_the_squared_error_alone(fitted_and_batch):
     def last(g):
         return np.asarray(g.head.layers[-1].weight)
 
-    g_mse = last(eqx.filter_grad(batch_loss)(model, b, None, Objective("mse")))
-    g_nll = last(eqx.filter_grad(batch_loss)(model, b, None, Objective("nll")))
+    g_mse = last(eqx.filter_grad(batch_loss)(model, b, None, s5ts.SquaredError()))
+    g_nll = last(eqx.filter_grad(batch_loss)(model, b, None, s5ts.GaussianNLL()))
     g_sq = last(eqx.filter_grad(sq_only)(model))
     # The head's mean rows get exactly the squared-error gradient; the scale rows get the
     # NLL's (which the squared error leaves at zero), so the intervals are still fitted.
@@ -85,13 +81,13 @@ def test_loss_through_the_public_api(fitted_and_batch):
     df, static_df = synthetic_vitals(12, seed=5, hours=24.0)
     est, _ = fitted_and_batch
     nll = s5ts.S5Forecaster(**TINY).fit(df, static_df)
-    assert est.get_params()["loss"] == "mse" and nll.get_params()["loss"] == "nll"
+    assert est.get_params()["loss"] == "mse" and nll.get_params()["loss"] == s5ts.GaussianNLL()
     assert est.history_["train_loss"] != nll.history_["train_loss"]
     fc = est.predict(df, h=3, freq=1.0, static_df=static_df, level=[80])
     for name in est.target_cols_:
         lo, mid, hi = (fc[f"{name}{s}"].to_numpy() for s in ("-lo-80", "", "-hi-80"))
         assert np.isfinite(mid).all() and np.all(lo < mid) and np.all(mid < hi)
-    with pytest.raises(ValueError, match="loss must be 'nll' or 'mse'"):
+    with pytest.raises(ValueError, match=r"loss must be s5ts.GaussianNLL\(\) or s5ts.Squared"):
         s5ts.S5Forecaster(**TINY, loss="mae").fit(df, static_df)
 
 
@@ -139,7 +135,7 @@ def test_training_batch_shape_tiers_do_not_change_the_loss(fitted_and_batch):
     half = assemble(*args, ys, length=128, n_queries=16, context=None)
     full = assemble(*args, ys, length=256, n_queries=64, context=None)
     assert half.mask.sum() == full.mask.sum() > 0
-    for kind in ("nll", "mse"):
-        a = float(batch_loss(model, half, None, Objective(kind)))
-        b = float(batch_loss(model, full, None, Objective(kind)))
+    for loss in (s5ts.GaussianNLL(), s5ts.SquaredError()):
+        a = float(batch_loss(model, half, None, loss))
+        b = float(batch_loss(model, full, None, loss))
         np.testing.assert_allclose(a, b, rtol=1e-5)

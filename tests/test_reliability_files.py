@@ -91,6 +91,6 @@ def test_save_refuses_a_file_or_foreign_directory(tmp_path, fitted):
     (tmp_path / "file").write_text("x")
     with pytest.raises(ValueError, match="not a directory"):
         est.save(tmp_path / "file")
-    shutil.copytree(Path(s5ts.__file__).parent / "_data", tmp_path / "code")
+    shutil.copytree(Path(s5ts.__file__).parent / "data", tmp_path / "code")
     with pytest.raises(ValueError, match="refusing"):
         est.save(tmp_path / "code")

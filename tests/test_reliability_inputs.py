@@ -100,7 +100,7 @@ def _mixed_times(c):
 
 def _cli(*argv):
     """Run the command line; exit status 2 (a clean user error) becomes a ValueError."""
-    from s5ts._cli import main
+    from s5ts.cli import main
 
     err = io.StringIO()
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
@@ -479,14 +479,18 @@ CASES = [
     ),
     (
         "load-wrong-shapes",
-        lambda c, t: _tamper(c, t, edit=lambda d: d["hyperparameters"].update(hidden_size=4)),
+        lambda c, t: _tamper(
+            c, t, edit=lambda d: d["fitted"]["architecture"].update(hidden_size=4)
+        ),
         ValueError,
         "does not match",
     ),
     (
         "load-huge-sizes",
         lambda c, t: _tamper(
-            c, t, edit=lambda d: d["hyperparameters"].update(hidden_size=10**6, state_size=10**6)
+            c,
+            t,
+            edit=lambda d: d["fitted"]["architecture"].update(hidden_size=10**6, state_size=10**6),
         ),
         ValueError,
         "too small",
@@ -505,7 +509,7 @@ CASES = [
     ),
     (
         "load-scaler-size",
-        lambda c, t: _tamper(c, t, edit=lambda d: d["scaler"].update(mean=[0.0])),
+        lambda c, t: _tamper(c, t, edit=lambda d: d["fitted"]["scaler"].update(mean=[0.0])),
         ValueError,
         "scaler",
     ),

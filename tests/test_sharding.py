@@ -16,8 +16,8 @@ import polars as pl
 import pytest
 
 from s5ts import S5Forecaster
-from s5ts._cli import main
 from s5ts._sharding import check_divisible, data_mesh, padded_size, shard_batch
+from s5ts.cli import main
 from s5ts.datasets import synthetic_vitals
 
 

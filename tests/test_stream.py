@@ -6,7 +6,7 @@ import pytest
 from _tiny import TINY
 
 import s5ts
-from s5ts._stream import predict_file
+from s5ts.cli._chunked import predict_file
 from s5ts.datasets import synthetic_vitals
 
 

@@ -5,6 +5,7 @@ One tiny model is fitted once per module and shared (see `test_forecaster.py`).
 """
 
 import copy
+import dataclasses
 
 import equinox as eqx
 import jax
@@ -44,7 +45,8 @@ def sharp(fitted):
     est = copy.deepcopy(fitted)
     last = est.model_.head.layers[-1]
     weight = jax.random.normal(jax.random.key(7), last.weight.shape)
-    est.model_ = eqx.tree_at(lambda m: m.head.layers[-1].weight, est.model_, weight)
+    model = eqx.tree_at(lambda m: m.head.layers[-1].weight, est.model_, weight)
+    est.fitted_ = est.fitted_.replace(model=model)
     return est
 
 
@@ -236,7 +238,8 @@ def test_loaded_forecaster_streams(tmp_path, data, fitted, ward):
     c = loaded.predict_from_state(fitted.update(fitted.init_state(head, static_df), rest), h=2)
     pd.testing.assert_frame_equal(a, c, check_exact=True)
     # ... but not a forecaster of another shape.
-    wide = copy.deepcopy(fitted).set_params(state_size=16)
-    wide.model_ = wide._skeleton(jax.random.key(0))
+    wide = copy.deepcopy(fitted)
+    arch = dataclasses.replace(wide.fitted_.architecture, state_size=16)
+    wide.fitted_ = wide.fitted_.replace(architecture=arch, model=arch.build(jax.random.key(0)))
     with pytest.raises(ValueError, match="other targets, statics or network sizes"):
         wide.predict_from_state(fitted.init_state(head, static_df), h=2)

@@ -1,0 +1,234 @@
+"""Training: the jitted step, validation, and the loop around them (early stopping,
+callbacks, checkpoints and faults).
+
+Each step's results are committed in one assignment, so whatever stops the loop (a
+non-finite loss, Ctrl-C, a callback) leaves the state of the last completed step: the best
+weights so far for the forecaster, and an exact point to resume from for a checkpoint.
+"""
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import equinox as eqx
+import jax
+import numpy as np
+import optax
+from tqdm.auto import tqdm
+
+from ._array_types import Array, Float
+from ._batches import Batch
+from ._losses import AbstractLoss, GaussianNLL
+from ._network import ForecastNet, forecast_batch
+from ._sharding import data_mesh, replicate, shard_batch
+
+
+def batch_loss(
+    model: ForecastNet,
+    batch: Batch,
+    key: jax.Array | None,
+    loss: AbstractLoss,
+    weights: Float[Array, " targets"] | None = None,
+) -> Float[Array, ""]:
+    """The training loss of a batch; `key` (training) enables dropout, one mask per series.
+
+    `weights` (C,) say how much each target's errors count (None = equally, in scaled
+    units).
+    """
+    mean, scale = model.batched(
+        batch.x, batch.dt, batch.valid, batch.xq, batch.tau, batch.locf, key=key
+    )
+    return loss(mean, scale, batch.y, batch.mask, weights)
+
+
+@eqx.filter_jit
+def train_step(model, opt_state, batch: Batch, key: jax.Array, optimizer, loss, weights):
+    """One optimiser step on a batch: (new model, new optimiser state, loss value)."""
+    value, grads = eqx.filter_value_and_grad(batch_loss)(model, batch, key, loss, weights)
+    params = eqx.filter(model, eqx.is_inexact_array)
+    updates, opt_state = optimizer.update(grads, opt_state, params)
+    return eqx.apply_updates(model, updates), opt_state, value
+
+
+def evaluate(
+    model: ForecastNet,
+    batches: list[Batch],
+    metric: AbstractLoss,
+    weights: np.ndarray | None = None,
+) -> float:
+    """The validation score of `metric` (lower is better) over held-out batches, through
+    the same compiled forward pass as prediction (so validation adds no compilation)."""
+    total = None
+    for batch in batches:
+        mean, scale = forecast_batch(model, batch)
+        total = metric.accumulate(total, mean, scale, batch.y, batch.mask, weights)
+    return metric.reduce(total, weights)
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    """What a `fit` callback receives after each completed step.
+
+    `val_loss` is None except at validation steps; `best_step` is the step of the best
+    validation loss so far (0 = the initial weights). Return True to stop training.
+    """
+
+    step: int
+    max_steps: int
+    loss: float
+    val_loss: float | None
+    best_step: int
+
+
+@dataclass(frozen=True)
+class LoopState:
+    """Everything needed to continue training exactly where it stopped."""
+
+    model: Any
+    opt_state: Any
+    key: jax.Array
+    rng_state: dict  # the numpy sampler's bit generator state
+    best: Any
+    step: int = 0
+    best_loss: float = np.inf
+    best_step: int = 0
+    bad: int = 0  # evaluations since the best one
+    stopped: str | None = None  # set only once training has finished for good
+    train_loss: list[float] = field(default_factory=list)
+    val_loss: list[tuple[int, float]] = field(default_factory=list)
+
+
+@dataclass
+class TrainResult:
+    """The best model and what happened on the way."""
+
+    model: ForecastNet
+    best_step: int
+    stopped: str  # "max_steps", "early_stopping", "callback", "interrupted" or "non_finite"
+    train_loss: list[float] = field(default_factory=list)
+    val_loss: list[tuple[int, float]] = field(default_factory=list)
+    step: int = 0  # the last completed step
+
+
+def train(
+    model: ForecastNet,
+    optimizer: optax.GradientTransformation,
+    sample: Callable[[], Batch],
+    val_batches: list[Batch],
+    *,
+    rng: np.random.Generator,
+    max_steps: int,
+    eval_every: int,
+    patience: int,
+    key: jax.Array,
+    verbose: bool,
+    loss: AbstractLoss | None = None,
+    val_metric: AbstractLoss | None = None,
+    weights: np.ndarray | None = None,
+    callbacks: Sequence[Callable[[StepInfo], Any]] = (),
+    checkpoint=None,
+) -> TrainResult:
+    """Train for up to `max_steps`; validate every `eval_every` steps, stop after `patience`
+    evaluations without improvement and return the best weights (the last ones without
+    validation data). `sample()` draws from `rng`, whose state is part of the loop state.
+    `loss` is minimised, `val_metric` (default: `loss`) selects the weights; `weights`
+    (C,) are per-target weights for both.
+
+    A non-finite loss, Ctrl-C or a callback returning True stop early with the best so
+    far. `checkpoint` (a `Checkpoint`) resumes from its saved state if it has one, saves
+    every `eval_every` steps and saves again when the loop ends, however it ends.
+    """
+    objective = GaussianNLL() if loss is None else loss
+    val_metric = objective if val_metric is None else val_metric
+    traced_weights = None if weights is None else jax.numpy.asarray(weights, np.float32)
+    params = eqx.filter(model, eqx.is_inexact_array)
+    state = LoopState(model, optimizer.init(params), key, rng.bit_generator.state, model)
+    if checkpoint is not None:
+        state = checkpoint.restore(state)
+        rng.bit_generator.state = state.rng_state
+    # Data parallel over every device: batches split, weights and state replicated.
+    mesh = data_mesh()
+    state = dataclasses.replace(
+        state,
+        model=replicate(state.model, mesh),
+        opt_state=replicate(state.opt_state, mesh),
+        best=replicate(state.best, mesh),
+    )
+    val_batches = [shard_batch(b, mesh) for b in val_batches]
+
+    stopped = state.stopped
+    bar = tqdm(
+        total=max_steps, initial=state.step, disable=not verbose, desc="s5ts fit", leave=False
+    )
+    try:
+        while stopped is None and state.step < max_steps:
+            key, sub = jax.random.split(state.key)
+            batch = shard_batch(sample(), mesh)
+            model, opt_state, loss = train_step(
+                state.model, state.opt_state, batch, sub, optimizer, objective, traced_weights
+            )
+            loss = float(loss)
+            if not np.isfinite(loss):
+                stopped = "non_finite"
+                break
+            step = state.step + 1
+            val = None
+            if val_batches and (step % eval_every == 0 or step == max_steps):
+                val = evaluate(model, val_batches, val_metric, weights)
+                if not np.isfinite(val):
+                    stopped = "non_finite"
+                    break
+            state = _commit(state, model, opt_state, key, rng, step, loss, val)
+            if val is not None and state.best_step != step and state.bad >= patience:
+                stopped = "early_stopping"
+            if checkpoint is not None and step % eval_every == 0:
+                checkpoint.save(state)
+            info = StepInfo(step, max_steps, loss, val, state.best_step)
+            if any([bool(cb(info)) for cb in callbacks]) and stopped is None:
+                stopped = "callback"
+            bar.set_postfix({"loss": loss} | ({} if val is None else {"val": val}), refresh=False)
+            bar.update()
+    except KeyboardInterrupt:
+        stopped = "interrupted"
+    finally:
+        bar.close()
+    stopped = stopped or "max_steps"
+    if checkpoint is not None:
+        # A run that ended for good is recorded as such; one stopped by Ctrl-C, a callback
+        # (e.g. a time budget) or a non-finite loss resumes from its last completed step.
+        final = stopped in ("max_steps", "early_stopping")
+        checkpoint.save(dataclasses.replace(state, stopped=stopped if final else None))
+    best, best_step = state.best, state.best_step
+    if not val_batches:
+        best, best_step = state.model, state.step
+    return TrainResult(
+        best, best_step, stopped, state.train_loss[: state.step], _upto(state), state.step
+    )
+
+
+def _commit(state: LoopState, model, opt_state, key, rng, step, loss, val) -> LoopState:
+    """The state after a completed step, built aside and swapped in by one assignment."""
+    state.train_loss.append(loss)  # lists are trimmed to `step` if the swap never happens
+    best = dict(best=state.best, best_loss=state.best_loss, best_step=state.best_step)
+    bad = state.bad
+    if val is not None:
+        state.val_loss.append((step, val))
+        if val < state.best_loss:
+            best, bad = dict(best=model, best_loss=val, best_step=step), 0
+        else:
+            bad += 1
+    return dataclasses.replace(
+        state,
+        model=model,
+        opt_state=opt_state,
+        key=key,
+        rng_state=rng.bit_generator.state,
+        step=step,
+        bad=bad,
+        **best,
+    )
+
+
+def _upto(state: LoopState) -> list[tuple[int, float]]:
+    return [(s, v) for s, v in state.val_loss if s <= state.step]

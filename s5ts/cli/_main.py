@@ -1,0 +1,274 @@
+"""The `s5ts` command line: fit, predict, evaluate and demo over CSV / Parquet files.
+
+Bad input (a missing file or column, an invalid option or value) ends with one line
+`s5ts: error: ...` on stderr and exit code 2; anything unexpected prints its traceback
+and exits 1.
+"""
+
+import argparse
+import json
+import sys
+import traceback
+
+import polars as pl
+
+from ._options import add_hyperparameters, check_options, hyperparameters_from, span
+
+
+_DEMO = "demo"
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    # One clean line instead of argparse's usage block, so every bad input reads alike.
+    def error(self, message):
+        raise _UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _columns(text: str) -> list[str]:
+    cols = [c.strip() for c in text.split(",") if c.strip()]
+    if not cols:
+        raise argparse.ArgumentTypeError("expected comma-separated column names")
+    return cols
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars or messages")
+    p.add_argument(
+        "--distributed",
+        action="store_true",
+        help="call jax.distributed.initialize() first (multi-host; also S5TS_DISTRIBUTED=1)",
+    )
+
+
+def _columns_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--id-col", default="unique_id", help="series id column (default: %(default)s)")
+    p.add_argument("--time-col", default="ds", help="time column (default: %(default)s)")
+
+
+def _fit_parser(sub) -> None:
+    p = sub.add_parser(
+        "fit",
+        help="train a forecaster on a long CSV/Parquet file and save it",
+        description="Train an S5Forecaster on a long file (one row per series and time, one "
+        "column per target, empty = unobserved) and save it to a model directory.",
+    )
+    p.add_argument("data", help="training file (.csv, .parquet)")
+    p.add_argument("model_dir", help="directory to write the fitted model to")
+    _columns_args(p)
+    p.add_argument(
+        "--target-cols", type=_columns, help="comma-separated targets (default: all others)"
+    )
+    p.add_argument("--static", metavar="FILE", help="static covariates, one row per series")
+    p.add_argument("--val", metavar="FILE", help="validation series for early stopping")
+    h = p.add_argument_group("model and training (the arguments of s5ts.S5Forecaster)")
+    add_hyperparameters(h)
+    _common(p)
+    p.set_defaults(run=_fit)
+
+
+def _predict_parser(sub) -> None:
+    p = sub.add_parser(
+        "predict",
+        help="forecast after the end of each series of a history file",
+        description="Forecast after each series' last time: at the rows of --query, or --h "
+        "steps of --freq. The output format follows its extension.",
+    )
+    p.add_argument("model_dir", help="directory written by 's5ts fit'")
+    p.add_argument("history", help="history file (.csv, .parquet)")
+    p.add_argument("-o", "--output", required=True, help="forecasts file (.csv, .parquet)")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--query", metavar="FILE", help="id and time rows to forecast")
+    what.add_argument(
+        "--h", type=_positive_int, metavar="N", help="number of steps after each series"
+    )
+    p.add_argument("--freq", type=span, help="step for --h (default: median training gap)")
+    p.add_argument("--level", type=float, nargs="+", help="central interval levels, percent")
+    p.add_argument("--quantiles", type=float, nargs="+", help="quantiles in (0, 1)")
+    p.add_argument("--static", metavar="FILE", help="static covariates, one row per series")
+    p.add_argument(
+        "--chunk-size",
+        type=_positive_int,
+        metavar="N",
+        help="stream the history N series at a time (bounded memory for large files)",
+    )
+    _common(p)
+    p.set_defaults(run=_predict)
+
+
+def _evaluate_parser(sub) -> None:
+    p = sub.add_parser(
+        "evaluate",
+        help="score a forecasts file against actual values",
+        description="Match forecasts to actuals on (id, time) and report, per variable, the "
+        "MSE, MAE and coverage of each central interval, on observed values only.",
+    )
+    p.add_argument("forecasts", help="file written by 's5ts predict'")
+    p.add_argument("actuals", help="long file with the true values")
+    _columns_args(p)
+    p.add_argument("--json", metavar="FILE", help="also write the scores as JSON")
+    _common(p)
+    p.set_defaults(run=_evaluate)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="s5ts",
+        description="Forecast irregularly sampled time series with S5 state-space models.",
+        epilog="Run 's5ts COMMAND --help' for a command's options.",
+    )
+    from .. import __version__
+
+    parser.add_argument("--version", action="version", version=f"s5ts {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _fit_parser(sub)
+    _predict_parser(sub)
+    _evaluate_parser(sub)
+    sub.add_parser(
+        _DEMO, help="run the synthetic ICU demo (as python -m s5ts.demo)", add_help=False
+    )
+    return parser
+
+
+def _say(args, message: str) -> None:
+    if not args.quiet:
+        print(message, file=sys.stderr)
+
+
+def _is_primary() -> bool:
+    import jax
+
+    return jax.process_index() == 0  # on many hosts only the first one writes files
+
+
+def _fit(args) -> int:
+    from ..forecaster import S5Forecaster
+    from . import _tables
+
+    params = hyperparameters_from(args)
+    check_options(params)
+    df = _tables.read(args.data, "training file")
+    static_df = None if args.static is None else _tables.read(args.static, "static file")
+    val_df = None if args.val is None else _tables.read(args.val, "validation file")
+    model = S5Forecaster(**params, verbose=not args.quiet)
+    model.fit(
+        df,
+        static_df,
+        val_df,
+        id_col=args.id_col,
+        time_col=args.time_col,
+        target_cols=args.target_cols,
+    )
+    if _is_primary():
+        model.save(args.model_dir)
+    hist = model.history_
+    _say(
+        args,
+        f"fitted on {df[args.id_col].n_unique()} series ({len(df)} rows), "
+        f"{len(hist['train_loss'])} steps, best step {hist['best_step']} ({hist['stopped']}); "
+        f"saved to {args.model_dir}",
+    )
+    return 0
+
+
+def _predict(args) -> int:
+    from ..forecaster import S5Forecaster
+    from ._chunked import predict_file
+
+    if args.freq is not None and args.h is None:
+        raise ValueError("--freq goes with --h, not with --query")
+    model = S5Forecaster.load(args.model_dir)
+    rows = predict_file(
+        model,
+        args.history,
+        args.output if _is_primary() else None,
+        chunk_size=args.chunk_size,
+        query=args.query,
+        static=args.static,
+        h=args.h,
+        freq=args.freq,
+        level=args.level,
+        quantiles=args.quantiles,
+        progress=not args.quiet,
+    )
+    _say(args, f"wrote {rows} forecast rows to {args.output}")
+    return 0
+
+
+def _evaluate(args) -> int:
+    from ._scoring import format_table, score_files
+
+    scores = score_files(args.forecasts, args.actuals, args.id_col, args.time_col)
+    print(format_table(scores))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(scores, f, indent=2)
+        _say(args, f"scores written to {args.json}")
+    return 0
+
+
+def _first_line(err: BaseException) -> str:
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    return lines[0] if lines else type(err).__name__
+
+
+def main(argv=None) -> int:
+    """Run the command line on `argv` (default: `sys.argv[1:]`); returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    from ..forecaster import NotFittedError
+
+    bad_input = (
+        _UsageError,
+        ValueError,
+        TypeError,
+        FileNotFoundError,
+        IsADirectoryError,
+        NotADirectoryError,
+        PermissionError,
+        NotFittedError,
+        pl.exceptions.PolarsError,
+    )
+    try:
+        if argv and argv[0] == _DEMO:  # the demo parses its own options
+            from .. import demo
+
+            try:
+                demo.main(argv[1:])
+            except SystemExit as done:  # its --help or a bad option
+                return done.code if isinstance(done.code, int) else 0
+            return 0
+        parser = build_parser()
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as done:  # --help / --version
+            return done.code if isinstance(done.code, int) else 0
+        if args.command is None:
+            parser.print_help(sys.stderr)
+            return 2
+        from .._sharding import initialize_distributed
+
+        initialize_distributed(args.distributed)
+        return args.run(args)
+    except bad_input as err:
+        print(f"s5ts: error: {_first_line(err)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("s5ts: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # a bug, not bad input: keep the traceback for the report
+        traceback.print_exc()
+        print(f"s5ts: unexpected error: {_first_line(err)}", file=sys.stderr)
+        return 1

@@ -1,0 +1,145 @@
+"""Reading validated columns out of a narwhals frame into numpy, naming culprits on failure.
+
+Row positions in messages are 0-based positions in the frame the caller passed.
+"""
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ._messages import fmt_ids, fmt_list, fmt_rows
+from ._narwhals import nw
+from ._timekind import DtypeSpec, TimeKind, normalise_time, to_raw
+
+
+def as_frame(df: object, what: str = "df") -> "nw.DataFrame":
+    """Wrap a pandas/polars/pyarrow frame; TypeError for anything else (lazy frames included)."""
+    try:
+        return nw.from_native(df, eager_only=True)
+    except TypeError as err:
+        raise TypeError(
+            f"{what} must be a pandas or polars DataFrame (or another eager frame narwhals "
+            f"supports), got {type(df).__name__}. Collect lazy frames first."
+        ) from err
+
+
+def backend_name(frame: "nw.DataFrame") -> str:
+    """The narwhals backend name used to build output frames of the caller's type."""
+    return str(frame.implementation)
+
+
+def require_columns(frame: "nw.DataFrame", cols: Sequence[str], what: str = "df") -> None:
+    """ValueError listing the missing and the available columns."""
+    missing = [c for c in cols if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"{what} is missing column(s) {missing}; available columns: {list(frame.columns)}. "
+            "Rename them or pass id_col=/time_col=/target_cols= to match your frame."
+        )
+
+
+class RowIds:
+    """Per-row ids as (sorted unique ids, row codes); indexing gives the ids of some rows.
+
+    Messages index this with a few rows; the full (n,) id array is never materialised.
+    """
+
+    def __init__(self, uniq: np.ndarray, codes: np.ndarray):
+        self.uniq, self.codes = uniq, codes
+
+    def __getitem__(self, rows: object) -> np.ndarray:
+        return self.uniq[self.codes[rows]]
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+
+def read_ids(frame: "nw.DataFrame", id_col: str, what: str = "df") -> tuple[RowIds, DtypeSpec]:
+    """Ids of every row, sorted-unique encoded; ValueError naming the rows of null ids."""
+    series = frame[id_col]
+    null = series.is_null().to_numpy()
+    if null.any():
+        raise ValueError(
+            f"id column {id_col!r} of {what} has null ids at {fmt_rows(np.flatnonzero(null))}; "
+            "fill or drop them."
+        )
+    return RowIds(*encode_column(series, id_col)), DtypeSpec.of(series.dtype)
+
+
+def encode_column(series: "nw.Series", name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted unique values (U,) and each row's code (n,) int64 of a null-free column."""
+    if series.dtype.is_numeric():
+        uniq, codes = np.unique(series.to_numpy(), return_inverse=True)
+        return uniq, codes.astype(np.int64).reshape(-1)
+    distinct = series.unique().to_numpy().tolist()
+    kinds = sorted({type(x).__name__ for x in distinct})
+    if len(kinds) > 1:
+        raise TypeError(
+            f"column {name!r} mixes value types {kinds}; cast it to one type (e.g. strings)."
+        )
+    uniq = np.empty(len(distinct), dtype=object)
+    uniq[:] = sorted(distinct)
+    # a hash join in the frame library: converting millions of strings to numpy costs more
+    lut = nw.from_dict(
+        {"__key": uniq, "__code": np.arange(len(uniq), dtype=np.int64)},
+        backend=series.implementation,
+    ).with_columns(nw.col("__key").cast(series.dtype))
+    rows = series.alias("__key").to_frame().with_row_index("__row")
+    joined = rows.join(lut, on="__key", how="left")
+    codes = np.empty(len(series), dtype=np.int64)
+    codes[joined["__row"].to_numpy()] = joined["__code"].to_numpy()
+    return uniq, codes
+
+
+def read_times(frame: "nw.DataFrame", time_col: str, ids: RowIds) -> tuple[np.ndarray, TimeKind]:
+    """(n,) raw times and their kind; errors name the series and rows with missing times."""
+    series, kind = normalise_time(frame[time_col])
+    bad = series.is_null().to_numpy()
+    if kind.kind == "float":
+        raw = series.cast(nw.Float64).to_numpy()
+        bad = bad | ~np.isfinite(raw)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        raise ValueError(
+            f"time column {time_col!r} has null/NaN/NaT/inf values in series "
+            f"{fmt_ids(ids[rows])} at {fmt_rows(rows)}; every row needs a time: fill or drop "
+            "those rows."
+        )
+    return to_raw(series, kind), kind
+
+
+def read_numeric(
+    frame: "nw.DataFrame", cols: Sequence[str], ids: RowIds, role: str = "target"
+) -> np.ndarray:
+    """(n, k) float64 with NaN for null; TypeError for non-numeric, ValueError for +-inf."""
+    schema = frame.schema
+    bad = [c for c in cols if not schema[c].is_numeric()]
+    if bad:
+        kinds = {c: str(schema[c]) for c in bad}
+        hint = {
+            "target": "or leave them out of target_cols",
+            "static": "or drop them from static_df (encode categories as numbers first)",
+        }.get(role, "first")
+        raise TypeError(
+            f"{role} column(s) {bad} are not numeric (dtypes {kinds}); cast them to a float "
+            f"dtype {hint}."
+        )
+    if not cols:
+        return np.zeros((len(frame), 0), dtype=np.float64)
+    exprs = [nw.col(c).cast(nw.Float64).fill_null(float("nan")) for c in cols]
+    values = frame.select(exprs).to_numpy().astype(np.float64, copy=False)
+    inf = np.isinf(values)
+    if inf.any():
+        rows, which = np.nonzero(inf)
+        names = [cols[j] for j in np.unique(which)]
+        raise ValueError(
+            f"{role} column(s) {names} hold +-inf in series {fmt_ids(ids[rows])} at "
+            f"{fmt_rows(rows)}; replace them with NaN (not observed) or a finite value."
+        )
+    return values
+
+
+def check_unique_names(cols: Sequence[str], what: str) -> None:
+    dup = sorted({c for c in cols if list(cols).count(c) > 1})
+    if dup:
+        raise ValueError(f"{what} lists {fmt_list(dup)} more than once")

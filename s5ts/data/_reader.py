@@ -1,0 +1,84 @@
+"""Reading a user's frame for the forecaster: conversion plus the checks only a model needs.
+
+`to_panel` validates the frame itself (columns, times, duplicates, statics); `read_panel`
+adds what matters before values are standardised and fed to a network: every target the
+model knows is present, and no value is too large to scale.
+"""
+
+import numpy as np
+
+from ._columns import as_frame
+from ._convert import to_panel
+from ._messages import fmt_ids
+from ._panel import ConversionReport, Panel
+
+
+# Beyond this magnitude, squares (variances) of a column overflow float64 on large panels;
+# such values are nearly always sentinels or unit errors, so they are refused, not scaled.
+MAX_ABS_VALUE = 1e100
+
+
+def read_panel(
+    df: object,
+    static_df: object | None,
+    *,
+    id_col: str,
+    time_col: str,
+    target_cols,
+    duplicates: str = "raise",
+    what: str = "df",
+) -> tuple[Panel, ConversionReport]:
+    """A validated Panel of `df` (with `static_df`'s covariates) and its conversion report.
+
+    **Arguments:**
+
+    - `df`: the long frame (`id_col`, `time_col`, one column per target).
+    - `static_df`: one row per series of `df` (rows of other series are not used), or None.
+    - `id_col`, `time_col`, `target_cols`, `duplicates`: as in `to_panel`.
+    - `what`: how error messages name `df` (e.g. `"new_df"`).
+
+    **Returns:**
+
+    `(panel, report)`.
+    """
+    panel, report = to_panel(
+        df,
+        id_col=id_col,
+        time_col=time_col,
+        target_cols=target_cols,
+        duplicates=duplicates,
+        static_df=static_df,
+    )
+    check_magnitude(panel)
+    return panel, report
+
+
+def check_has_targets(df: object, target_cols, what: str = "df") -> None:
+    """`df` must hold every target column (the error lists the fitted and the given ones)."""
+    frame = as_frame(df, what)
+    missing = [c for c in target_cols if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"{what} lacks target column(s) {missing} that the forecaster was fitted on "
+            f"(fitted targets: {list(target_cols)}; {what} columns: {list(frame.columns)})"
+        )
+
+
+def check_magnitude(panel: Panel) -> None:
+    """ValueError for target or static values beyond `MAX_ABS_VALUE`, naming them."""
+    big = np.abs(np.nan_to_num(panel.values)) > MAX_ABS_VALUE
+    if big.any():
+        rows, cols = np.nonzero(big)
+        names = [panel.target_cols[j] for j in np.unique(cols)]
+        raise ValueError(
+            f"target column(s) {names} hold values beyond +-{MAX_ABS_VALUE:g} in series "
+            f"{fmt_ids(panel.ids[panel.series_of_row[rows]])}; these are too large to "
+            "standardise safely: replace sentinels with NaN or change the unit"
+        )
+    if panel.static is not None and (np.abs(panel.static) > MAX_ABS_VALUE).any():
+        rows, cols = np.nonzero(np.abs(panel.static) > MAX_ABS_VALUE)
+        names = [panel.static_cols[j] for j in np.unique(cols)]
+        raise ValueError(
+            f"static_df column(s) {names} hold values beyond +-{MAX_ABS_VALUE:g} for series "
+            f"{fmt_ids(panel.ids[rows])}; rescale them"
+        )

@@ -1,0 +1,75 @@
+"""Per-variable standardisation that ignores unobserved (NaN) values."""
+
+import numpy as np
+
+from ._panel import Panel
+
+
+_CONSTANT = 1e-12  # std below this fraction of the variable's magnitude counts as constant
+
+
+class Scaler:
+    """x -> (x - mean) / std per target variable, fitted on training data only.
+
+    Variables that are constant (or never observed) get std 1 so they map to 0 rather than
+    to inf; never-observed variables get mean 0. JSON-able via to_dict / from_dict.
+    """
+
+    def __init__(self, mean=None, std=None, target_cols: tuple[str, ...] = ()):
+        self.mean = None if mean is None else np.asarray(mean, dtype=np.float64)
+        self.std = None if std is None else np.asarray(std, dtype=np.float64)
+        self.target_cols = tuple(target_cols)
+
+    def fit(self, data: Panel | np.ndarray) -> "Scaler":
+        """Fit on a Panel (its `values`) or an (N, C) array with NaN where unobserved."""
+        values = data.values if isinstance(data, Panel) else np.asarray(data, dtype=np.float64)
+        if values.ndim != 2:
+            raise ValueError(f"expected (N, C) values, got shape {values.shape}")
+        observed = ~np.isnan(values)
+        count = observed.sum(0)
+        filled = np.where(observed, values, 0.0)
+        mean = filled.sum(0) / np.maximum(count, 1)
+        var = np.where(observed, (values - mean) ** 2, 0.0).sum(0) / np.maximum(count, 1)
+        std = np.sqrt(var)
+        magnitude = np.abs(filled).max(0) if len(values) else np.zeros(values.shape[1])
+        constant = (count == 0) | (std <= _CONSTANT * magnitude) | (std == 0)
+        self.mean = np.where(count > 0, mean, 0.0)
+        self.std = np.where(constant, 1.0, std)
+        if isinstance(data, Panel):
+            self.target_cols = data.target_cols
+        return self
+
+    def transform(self, values: np.ndarray) -> np.ndarray:
+        """(..., C) -> (..., C) standardised; NaN stays NaN."""
+        self._check()
+        return (np.asarray(values, dtype=np.float64) - self.mean) / self.std
+
+    def inverse_transform(self, values: np.ndarray) -> np.ndarray:
+        """(..., C) standardised -> (..., C) in data units."""
+        self._check()
+        return np.asarray(values, dtype=np.float64) * self.std + self.mean
+
+    def inverse_scale(self, spread: np.ndarray) -> np.ndarray:
+        """(..., C) standard deviations or interval half-widths -> data units (no shift)."""
+        self._check()
+        return np.asarray(spread, dtype=np.float64) * self.std
+
+    def to_dict(self) -> dict:
+        self._check()
+        return {
+            "mean": self.mean.tolist(),
+            "std": self.std.tolist(),
+            "target_cols": list(self.target_cols),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Scaler":
+        return cls(d["mean"], d["std"], tuple(d.get("target_cols", ())))
+
+    def _check(self) -> None:
+        if self.mean is None or self.std is None:
+            raise ValueError("this Scaler is not fitted yet; call fit(...) first")
+
+    def __repr__(self) -> str:
+        n = None if self.mean is None else len(self.mean)
+        return f"Scaler(n_variables={n})"

@@ -1,0 +1,176 @@
+"""Raw times -> float64 "model units", so that results do not depend on the user's time unit.
+
+The model unit is the lower median of the positive within-series gaps of the panel it is
+fitted on: one actual gap, so it scales exactly with the data. Raw differences are taken in
+the raw dtype (exact int64 nanoseconds for datetimes/durations, exact int64 for integer
+times) and then divided once in float64, which IEEE rounds correctly. So if the same panel
+is written in seconds, minutes or hours and each version is exact in its unit (integers, or
+floats that are exact binary fractions, e.g. quarter hours), the scaled arrays are
+bit-identical. Floats that are themselves rounded (seconds / 60) cannot be exact in every
+unit: they agree to a few ulps (relative ~1e-15).
+
+When no series has two events the unit falls back to the span of all times, then to one
+second (temporal data) or 1 (numbers).
+"""
+
+import datetime as _dt
+import re
+from fractions import Fraction
+
+import numpy as np
+
+from ._panel import Panel
+from ._timekind import TimeKind
+
+
+_NS = {
+    "ns": 1,
+    "us": 10**3,
+    "µs": 10**3,
+    "ms": 10**6,
+    "s": 10**9,
+    "sec": 10**9,
+    "m": 60 * 10**9,
+    "min": 60 * 10**9,
+    "h": 3600 * 10**9,
+    "hr": 3600 * 10**9,
+    "d": 86400 * 10**9,
+    "w": 7 * 86400 * 10**9,
+}
+_TOKEN = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*([a-zA-Zµ]+)")
+
+
+def parse_span_ns(x: object) -> int:
+    """A timedelta, numpy timedelta64 or string ("24h", "1d12h", "90min") as int nanoseconds."""
+    if hasattr(x, "value") and isinstance(x, _dt.timedelta):  # pandas Timedelta: ns exact
+        return int(x.value)
+    if isinstance(x, _dt.timedelta):
+        return (x.days * 86400 + x.seconds) * 10**9 + x.microseconds * 10**3
+    if isinstance(x, np.timedelta64):
+        return int(x.astype("timedelta64[ns]").astype(np.int64))
+    if isinstance(x, str):
+        text = x.strip()
+        tokens = _TOKEN.findall(text)
+        if not tokens or _TOKEN.sub("", text).strip():
+            raise ValueError(f"cannot read the time span {x!r}; write it like '24h' or '1d12h'")
+        total = Fraction(0)
+        for number, unit in tokens:
+            key = unit if unit in _NS else unit.lower()
+            if key not in _NS:
+                raise ValueError(
+                    f"unknown unit {unit!r} in time span {x!r}; use ns, us, ms, s, min/m, h, "
+                    "d or w (calendar units such as months have no fixed length)"
+                )
+            total += Fraction(number) * _NS[key]
+        return round(total)
+    raise TypeError(f"expected a time span (timedelta or string like '24h'), got {x!r}")
+
+
+class TimeScale:
+    """Converts raw times to float64 model units. Fit on a Panel; JSON-able via to_dict."""
+
+    def __init__(self, unit: float | int | None = None, kind: TimeKind | None = None):
+        self.unit = unit  # raw units per model unit (ns for datetimes/durations)
+        self.kind = kind
+
+    def fit(self, panel: Panel) -> "TimeScale":
+        diffs = np.diff(panel.times)
+        within = np.ones(len(diffs), dtype=bool)
+        starts = panel.indptr[1:-1]
+        within[starts[starts > 0] - 1] = False
+        gaps = diffs[within & (diffs > 0)]
+        if len(gaps):
+            k = (len(gaps) - 1) // 2
+            unit = np.partition(gaps, k)[k]
+        elif len(panel.times) and np.ptp(panel.times) > 0:
+            unit = np.ptp(panel.times)
+        else:
+            unit = 10**9 if panel.time_kind.is_temporal else 1
+        self.unit = float(unit) if panel.time_kind.kind == "float" else int(unit)
+        self.kind = panel.time_kind
+        return self
+
+    # -- raw -> model units ------------------------------------------------------------------
+
+    def offsets(self, raw: np.ndarray, anchor: np.ndarray | float | int) -> np.ndarray:
+        """(raw - anchor) in model units, float64; `anchor` broadcasts against `raw`."""
+        self._check()
+        diff = np.subtract(np.asarray(raw), np.asarray(anchor, dtype=np.asarray(raw).dtype))
+        return diff.astype(np.float64) / np.float64(self.unit)
+
+    def elapsed(self, panel: Panel) -> np.ndarray:
+        """(N,) float64 time since each series' first event, in model units."""
+        first = np.repeat(panel.times[panel.indptr[:-1]], panel.lengths)
+        return self.offsets(panel.times, first)
+
+    def gaps(self, panel: Panel) -> np.ndarray:
+        """(N,) float64 time since the previous event of the same series; 0 at first events."""
+        prev = np.empty_like(panel.times)
+        prev[1:] = panel.times[:-1]
+        starts = panel.indptr[:-1][panel.lengths > 0]
+        prev[starts] = panel.times[starts]
+        return self.offsets(panel.times, prev)
+
+    def to_raw_span(self, x: object) -> int | float:
+        """A user span in raw units: timedelta/str -> int ns for temporal data; numbers as is."""
+        self._check()
+        if self.kind.is_temporal:
+            numeric = isinstance(x, int | float | np.number) and not isinstance(x, np.timedelta64)
+            if numeric:
+                raise TypeError(
+                    f"the data has {self.kind.kind} times: give spans as a timedelta or a "
+                    f"string like '24h', not the number {x!r}"
+                )
+            return parse_span_ns(x)
+        if isinstance(x, str | _dt.timedelta | np.timedelta64):
+            raise TypeError(
+                f"the data has {self.kind.kind} times: give spans as numbers in the data's "
+                f"unit, not {x!r}"
+            )
+        return x
+
+    def to_model_span(self, x: object) -> float | np.ndarray:
+        """A user span (number in the data's unit, or timedelta/str for temporal data)."""
+        raw = self.to_raw_span(x)
+        out = np.asarray(raw, dtype=np.float64) / np.float64(self.unit)
+        return float(out) if out.ndim == 0 else out
+
+    # -- model units -> raw ------------------------------------------------------------------
+
+    def to_raw_span_of_model(self, span: float) -> "float | np.timedelta64":
+        """A span in model units in the data's own terms: a `numpy.timedelta64` (ns) for
+        datetime / timedelta times, else a number in the data's time unit."""
+        self._check()
+        raw = float(span) * float(self.unit)
+        if self.kind.is_temporal:
+            return np.timedelta64(int(round(raw)), "ns")
+        return raw
+
+    def raw_at(self, anchor: np.ndarray | float | int, offsets: np.ndarray) -> np.ndarray:
+        """Raw times `offsets` model units after `anchor` (rounded to integers unless float)."""
+        self._check()
+        step = np.asarray(offsets, dtype=np.float64) * np.float64(self.unit)
+        if self.kind.kind == "float":
+            return np.asarray(anchor, dtype=np.float64) + step
+        return np.asarray(anchor, dtype=np.int64) + np.rint(step).astype(np.int64)
+
+    # -- persistence -------------------------------------------------------------------------
+
+    def to_dict(self) -> dict:
+        self._check()
+        return {"unit": self.unit, "kind": self.kind.to_dict()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TimeScale":
+        kind = TimeKind.from_dict(d["kind"])
+        unit = float(d["unit"]) if kind.kind == "float" else int(d["unit"])
+        return cls(unit, kind)
+
+    def _check(self) -> None:
+        if self.unit is None or self.kind is None:
+            raise ValueError("this TimeScale is not fitted yet; call fit(panel) first")
+
+    def __repr__(self) -> str:
+        return (
+            f"TimeScale(unit={self.unit!r}, kind={None if self.kind is None else self.kind.kind!r})"
+        )

@@ -1,0 +1,363 @@
+"""`S5Forecaster`: the scikit-learn-style shell over the pure pieces.
+
+The class holds the hyperparameters and, once fitted, one `FittedForecaster` (what `fit`
+learned). The work lives in one module per verb: `_fit`, `_predict`,
+`_cross_validation`, `_online` (streaming) and `_persistence`. All randomness comes from
+`random_state`.
+"""
+
+import inspect
+
+from .._losses import AbstractLoss, GaussianNLL
+from ..ssm import ZOH, AbstractDiscretisation
+from ._cross_validation import cross_validation
+from ._errors import NotFittedError
+from ._fit import fit
+from ._fitted import FittedForecaster, Runtime
+from ._online import ForecastState, init_state, predict_from_state, update
+from ._persistence import load, save
+from ._predict import predict
+
+
+class S5Forecaster:
+    """Probabilistic forecaster for irregularly sampled multivariate series (S5 encoder).
+
+    Hyperparameters are stored unchanged and validated in `fit`. What `fit` learns is the
+    `fitted_` object; each of its fields is also readable as `<field>_` (`target_cols_`,
+    `time_scale_`, `horizon_`, `history_`, `model_`, ...).
+
+    **Arguments:**
+
+    - `context`: history span the model sees before a cutoff (a number in the data's time
+      unit, or a timedelta / string such as `"24h"` for datetimes); `None` = all history.
+    - `horizon`: how far ahead training targets reach (same units); `None` = half the
+      median series span. Forecasts beyond it are extrapolation.
+    - `hidden_size`: width of the S5 stack.
+    - `state_size`: real state size of each S5 layer.
+    - `blocks`: HiPPO-N blocks per S5 layer (`state_size` must be a multiple of twice it).
+    - `n_layers`: S5 blocks in the stack.
+    - `dropout`: dropout rate inside the stack (one mask per series).
+    - `discretisation`: the rule object that discretises each event's gap (`s5ts.ZOH()`,
+      `s5ts.Impulse()`, `s5ts.Bilinear()`).
+    - `learning_rate`: peak learning rate (warm-up, then cosine decay).
+    - `weight_decay`: AdamW weight decay (not on the SSM spectrum and input matrix).
+    - `batch_size`: series per training step.
+    - `max_steps`: most training steps.
+    - `val_size`: fraction of series held out for early stopping when no `val_df` is given.
+    - `eval_every`: steps between validations.
+    - `patience`: validations without improvement before training stops early.
+    - `val_metric`: what selects the kept weights on the held-out series:
+      `s5ts.GaussianNLL()` (alias `"nll"`) or `s5ts.SquaredError()` (alias `"mse"`,
+      per variable then averaged; better for point accuracy when a few outlying targets
+      make the NLL noisy).
+    - `loss`: what training minimises: `s5ts.GaussianNLL()` (alias `"nll"`) fits mean and
+      scale by the Gaussian NLL; `s5ts.SquaredError()` (alias `"mse"`) fits the mean by
+      squared error and the scale by the NLL around it.
+    - `target_weights`: `None` (every target counts equally in scaled units) or a dict
+      `{target: weight >= 0}` (unnamed targets keep 1), used by the training loss and the
+      validation score.
+    - `duplicates`: rows with the same (id, time) in any frame read: `"raise"`, or
+      aggregate them per variable with `"mean"` or `"last"`.
+    - `random_state`: int seed for every random choice.
+    - `verbose`: show a progress bar.
+    """
+
+    def __init__(
+        self,
+        *,
+        context=None,
+        horizon=None,
+        hidden_size: int = 64,
+        state_size: int = 64,
+        blocks: int = 4,
+        n_layers: int = 2,
+        dropout: float = 0.1,
+        discretisation: AbstractDiscretisation = ZOH(),
+        learning_rate: float = 3e-3,
+        weight_decay: float = 1e-2,
+        batch_size: int = 32,
+        max_steps: int = 1000,
+        val_size: float = 0.2,
+        eval_every: int = 50,
+        patience: int = 10,
+        val_metric: AbstractLoss | str = GaussianNLL(),
+        loss: AbstractLoss | str = GaussianNLL(),
+        target_weights: dict | None = None,
+        duplicates: str = "raise",
+        random_state: int = 0,
+        verbose: bool = True,
+    ):
+        self.context = context
+        self.horizon = horizon
+        self.hidden_size = hidden_size
+        self.state_size = state_size
+        self.blocks = blocks
+        self.n_layers = n_layers
+        self.dropout = dropout
+        self.discretisation = discretisation
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_steps = max_steps
+        self.val_size = val_size
+        self.eval_every = eval_every
+        self.patience = patience
+        self.val_metric = val_metric
+        self.loss = loss
+        self.target_weights = target_weights
+        self.duplicates = duplicates
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- scikit-learn contract --------------------------------------------------------------
+
+    @classmethod
+    def _get_param_names(cls) -> list[str]:
+        return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+
+    def get_params(self, deep: bool = True) -> dict:
+        """The hyperparameters, as passed."""
+        return {name: getattr(self, name) for name in self._get_param_names()}
+
+    def set_params(self, **params) -> "S5Forecaster":
+        """Set hyperparameters by name; returns `self`."""
+        unknown = sorted(set(params) - set(self._get_param_names()))
+        if unknown:
+            raise ValueError(f"unknown parameter(s) {unknown}; valid: {self._get_param_names()}")
+        for name, value in params.items():
+            setattr(self, name, value)
+        return self
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return "fitted_" in self.__dict__
+
+    def __getattr__(self, name: str):
+        # Fitted state reads as `<field>_` (only called when normal lookup fails).
+        fitted = self.__dict__.get("fitted_")
+        if (
+            fitted is not None
+            and name.endswith("_")
+            and not name.startswith("_")
+            and hasattr(fitted, name[:-1])
+        ):
+            return getattr(fitted, name[:-1])
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __repr__(self) -> str:
+        defaults = {
+            p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()
+        }
+        changed = [f"{k}={v!r}" for k, v in self.get_params().items() if not _same(v, defaults[k])]
+        return f"{type(self).__name__}({', '.join(changed)})"
+
+    def _fitted(self) -> FittedForecaster:
+        if not self.__sklearn_is_fitted__():
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
+                "appropriate arguments before using this estimator."
+            )
+        return self.fitted_
+
+    def _runtime(self) -> Runtime:
+        return Runtime(self.batch_size, self.duplicates)
+
+    # -- fit ----------------------------------------------------------------------------------
+
+    def fit(
+        self,
+        df,
+        static_df=None,
+        val_df=None,
+        *,
+        id_col: str = "unique_id",
+        time_col: str = "ds",
+        target_cols=None,
+        callbacks=None,
+        checkpoint_dir=None,
+    ) -> "S5Forecaster":
+        """Fit on a long frame (`id_col`, `time_col`, one column per target, NaN = unobserved).
+
+        **Arguments:**
+
+        - `df`: the training series.
+        - `static_df`: one row per series (numeric covariates), or None.
+        - `val_df`: validation series for early stopping; else `val_size` of the series is
+          held out.
+        - `id_col`, `time_col`, `target_cols`: the column names (`target_cols=None`: every
+          other column).
+        - `callbacks`: a callable or list of callables, each called after every training
+          step with a record of `step`, `max_steps`, `loss`, `val_loss` (None except at
+          validation steps) and `best_step`; returning True stops training early (the
+          best weights so far are kept).
+        - `checkpoint_dir`: a directory for resumable training. The full training state
+          (weights, optimiser state, step, random states, best weights; JSON + arrays, no
+          pickle, written atomically) is saved there every `eval_every` steps and when
+          training stops. If it already holds a checkpoint of the same fit (same
+          hyperparameters and data) training resumes from it and ends with the same
+          weights as an uninterrupted run; a finished checkpoint just restores the result.
+          A checkpoint of a different fit raises ValueError.
+
+        **Returns:**
+
+        `self`.
+
+        Faults: if a loss becomes NaN/inf, training stops, the forecaster keeps the best
+        weights so far and `FloatingPointError` is raised. On Ctrl-C (KeyboardInterrupt)
+        the forecaster is likewise left fitted with the best weights so far (and the
+        checkpoint saved) before the KeyboardInterrupt propagates. `history_["stopped"]`
+        says why training ended. If reading `df` excluded anything (rows with no
+        observed target, merged duplicates, ...) a warning says what; `report_` has the
+        details.
+        """
+        fitted, error = fit(
+            self.get_params(),
+            df,
+            static_df,
+            val_df,
+            id_col,
+            time_col,
+            target_cols,
+            callbacks,
+            checkpoint_dir,
+        )
+        self.fitted_ = fitted
+        if error is not None:
+            raise error
+        return self
+
+    # -- predict --------------------------------------------------------------------------------
+
+    def predict(
+        self,
+        df,
+        query_df=None,
+        *,
+        static_df=None,
+        h: int | None = None,
+        freq=None,
+        level=None,
+        quantiles=None,
+    ):
+        """Forecast after the end of each series of `df` (the history).
+
+        **Arguments:**
+
+        - `df`: the history, a long frame like the training frame.
+        - `query_df`: `id_col`, `time_col` rows at any times after each series' last time;
+          one forecast per row, in its order.
+        - `static_df`: the series' static covariates, if fitted with them.
+        - `h`, `freq`: instead of `query_df`, `h` steps of `freq` after each series' last
+          time (`freq` defaults to the median gap seen in training).
+        - `level`: central interval levels in percent, e.g. `[80, 95]`.
+        - `quantiles`: quantiles in (0, 1).
+
+        **Returns:**
+
+        A frame of `df`'s type: `id_col`, `time_col`, per target `<target>` (the mean),
+        `<target>-lo-<l>` / `<target>-hi-<l>` per level and `<target>-q<q>` per quantile.
+        """
+        fitted = self._fitted()
+        return predict(fitted, self._runtime(), df, query_df, static_df, h, freq, level, quantiles)
+
+    # -- streaming ------------------------------------------------------------------------------
+
+    def init_state(self, df, static_df=None) -> ForecastState:
+        """Encode every series of `df` (all its events) into a `ForecastState` for streaming.
+
+        `df` and `static_df` are as in `predict`; many series are encoded at once, batched.
+        Then `update` adds new events at the cost of those events only, and
+        `predict_from_state` forecasts from the state. The state carries the whole history:
+        unlike `predict`, which keeps only the latest `max_len_` events of a longer
+        history, streaming never cuts or forgets events. So it needs a forecaster fitted
+        with `context=None` (ValueError otherwise): a recurrent state cannot drop events
+        older than a context window.
+        """
+        return init_state(self._fitted(), self._runtime(), df, static_df, self.context)
+
+    def update(self, state: ForecastState, new_df) -> ForecastState:
+        """A new state with the rows of `new_df` added; `state` itself is unchanged.
+
+        `new_df` has the columns of `df` and rows for any subset of the state's series,
+        one or several events each, all after the series' last time in the state. Static
+        covariates come from the state. Raises ValueError for series not in the state
+        (encode those with `init_state`) and for rows at or before a series' last time.
+        The result equals `init_state` on the whole history, to float rounding.
+        """
+        return update(self._fitted(), self._runtime(), state, new_df)
+
+    def predict_from_state(
+        self,
+        state: ForecastState,
+        query_df=None,
+        *,
+        h: int | None = None,
+        freq=None,
+        level=None,
+        quantiles=None,
+    ):
+        """Forecast after each series' last event in `state`: the frame `predict` returns.
+
+        Arguments as in `predict` (`query_df` rows for any of the state's series, or `h`
+        steps of `freq` after every series' last time). The frame has the type of the
+        frame `init_state` read. Equal to `predict` on the whole history (to float
+        rounding) as long as that history is within `max_len_` events, where `predict`
+        starts cutting it.
+        """
+        fitted = self._fitted()
+        return predict_from_state(fitted, state, query_df, h, freq, level, quantiles)
+
+    # -- cross-validation ---------------------------------------------------------------------
+
+    def cross_validation(
+        self,
+        df,
+        *,
+        n_windows: int = 1,
+        step_size=None,
+        h,
+        static_df=None,
+        level=None,
+        quantiles=None,
+        refit: bool = False,
+    ):
+        """Rolling-origin evaluation with cutoffs in time, without refitting.
+
+        Per series the last cutoff is its last time minus `h`, and earlier ones are
+        `step_size` (default `h`) apart; `h` and `step_size` are spans like `horizon`. Each
+        window forecasts every event in `(cutoff, cutoff + h]` from the events up to the
+        cutoff. Returns `id_col, time_col, cutoff`, the forecast columns of `predict`, then
+        the truth `<target>-y` per target (NaN where not observed: score observed only).
+        Windows without history or without events are skipped.
+        """
+        fitted = self._fitted()
+        if refit:
+            raise NotImplementedError("refit=True is not supported; fit once and pass refit=False")
+        return cross_validation(
+            fitted, self._runtime(), df, n_windows, step_size, h, static_df, level, quantiles
+        )
+
+    # -- persistence ----------------------------------------------------------------------------
+
+    def save(self, path) -> None:
+        """Write the fitted forecaster to the directory `path` (atomically; no pickle)."""
+        save(path, self.get_params(), self._fitted())
+
+    @classmethod
+    def load(cls, path) -> "S5Forecaster":
+        """Read a forecaster written by `save`; ValueError if the files are missing or bad."""
+        defaults = {
+            p.name: p.default
+            for p in inspect.signature(cls.__init__).parameters.values()
+            if p.name != "self"
+        }
+        params, fitted = load(path, defaults)
+        est = cls(**params)
+        est.fitted_ = fitted
+        return est
+
+
+def _same(a, b) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:  # arrays and the like: compare by identity
+        return a is b

@@ -1,0 +1,223 @@
+"""`S5Forecaster.fit`: validate, fit the time scale and scalers, split, train.
+
+Every check runs before the first JAX call. The fitted state is returned even when
+training ends early (non-finite loss, Ctrl-C), so the forecaster stays usable with the
+best weights so far; the error is returned beside it for the estimator to raise.
+"""
+
+import warnings
+
+import jax
+import numpy as np
+
+from .._batches import (
+    max_window_events,
+    next_pow2,
+    plan_batches,
+    queries_in_window,
+    sample_batch,
+)
+from .._checkpoints import Checkpoint, fingerprint
+from .._losses import as_loss
+from .._optimizer import make_optimizer
+from .._training import train
+from ..data import Scaler, TimeScale, read_panel
+from ..ssm import ZOH
+from ._checks import check_callbacks, check_fit_panel, check_hyperparameters, target_weights
+from ._fitted import Architecture, FittedForecaster, panel_features, to_model_span
+from ._predict import PREDICT_QUERIES
+
+
+def fit(params, df, static_df, val_df, id_col, time_col, target_cols, callbacks, checkpoint_dir):
+    """`(FittedForecaster, error or None)` for hyperparameters `params` (`get_params()`)."""
+    check_hyperparameters(params)
+    callbacks = check_callbacks(callbacks)
+    duplicates = params["duplicates"]
+    panel, report = read_panel(
+        df,
+        static_df,
+        id_col=id_col,
+        time_col=time_col,
+        target_cols=target_cols,
+        duplicates=duplicates,
+    )
+    check_fit_panel(panel)
+    if report.excluded():
+        warnings.warn(
+            "fit: reading df left out " + "; ".join(report.excluded()) + " (see report_)",
+            stacklevel=3,
+        )
+    val_panel = None
+    if val_df is not None:
+        val_panel, _ = read_panel(
+            val_df,
+            static_df,
+            id_col=id_col,
+            time_col=time_col,
+            target_cols=panel.target_cols,
+            duplicates=duplicates,
+            what="val_df",
+        )
+        if not val_panel.time_kind.same_as(panel.time_kind):
+            raise TypeError(
+                f"val_df has {val_panel.time_kind.describe()} times but df has "
+                f"{panel.time_kind.describe()} times; convert {time_col!r} to match"
+            )
+    time_scale = TimeScale().fit(panel)
+    scaler = Scaler().fit(panel)
+    static = panel.static if panel.static is not None else np.zeros((panel.n_series, 0))
+    static_mean = static.mean(0)
+    static_std = np.where(static.std(0) > 0, static.std(0), 1.0)
+
+    def features(p):
+        s = np.zeros((p.n_series, 0)) if p.static is None else p.static
+        return panel_features(p, time_scale, scaler, (s - static_mean) / static_std)
+
+    context = None
+    if params["context"] is not None:
+        context = to_model_span(time_scale, params["context"], "context")
+    if params["horizon"] is None:
+        spans = np.array([f.t[-1] for f in features(panel)])
+        horizon = float(0.5 * np.median(spans)) or 1.0
+    else:
+        horizon = to_model_span(time_scale, params["horizon"], "horizon")
+
+    rng = np.random.default_rng(params["random_state"])
+    train_panel = panel
+    if val_panel is None and params["val_size"] > 0 and panel.n_series >= 5:
+        n_val = max(1, int(round(params["val_size"] * panel.n_series)))
+        perm = rng.permutation(panel.n_series)
+        train_panel, val_panel = panel.subset(perm[n_val:]), panel.subset(perm[:n_val])
+    train_feats = [f for f in features(train_panel) if len(f.t) >= 2]
+    if not train_feats:
+        raise ValueError(
+            "every training series has a single event; forecasting needs series with >= 2 "
+            "events (distinct times)"
+        )
+    max_len = next_pow2(max(len(f.t) for f in train_feats), 16)
+    n_queries = next_pow2(min(max_window_events(train_feats, horizon), 256), 8)
+    batch_size = params["batch_size"]
+    val_batches = []
+    if val_panel is not None:
+        val_batches = _val_batches(features(val_panel), horizon, context, max_len, batch_size)
+    checkpoint = None
+    if checkpoint_dir is not None:
+        fit_params = {k: v for k, v in params.items() if k != "verbose"}
+        checkpoint = Checkpoint(checkpoint_dir, fingerprint(fit_params, [train_panel, val_panel]))
+
+    rule = params["discretisation"]
+    architecture = Architecture(
+        n_features=train_feats[0].x.shape[1],
+        n_targets=len(panel.target_cols),
+        hidden_size=params["hidden_size"],
+        state_size=params["state_size"],
+        blocks=params["blocks"],
+        n_layers=params["n_layers"],
+        dropout=params["dropout"],
+        discretisation=ZOH() if rule is None else rule,
+    )
+    init_key, train_key = jax.random.split(jax.random.key(params["random_state"]))
+    model = architecture.build(init_key)
+    optimizer = make_optimizer(
+        model, params["learning_rate"], params["max_steps"], weight_decay=params["weight_decay"]
+    )
+
+    def sample():
+        return sample_batch(
+            train_feats,
+            rng,
+            batch_size=batch_size,
+            horizon=horizon,
+            context=context,
+            max_len=max_len,
+            n_queries=n_queries,
+        )
+
+    result = train(
+        model,
+        optimizer,
+        sample,
+        val_batches,
+        rng=rng,
+        max_steps=params["max_steps"],
+        eval_every=params["eval_every"],
+        patience=params["patience"],
+        key=train_key,
+        verbose=params["verbose"],
+        loss=as_loss(params["loss"], "loss"),
+        val_metric=as_loss(params["val_metric"], "val_metric"),
+        weights=target_weights(params["target_weights"], panel.target_cols),
+        callbacks=callbacks,
+        checkpoint=checkpoint,
+    )
+    fitted = FittedForecaster(
+        id_col=id_col,
+        time_col=time_col,
+        target_cols=panel.target_cols,
+        static_cols=panel.static_cols,
+        time_scale=time_scale,
+        scaler=scaler,
+        static_mean=static_mean,
+        static_std=static_std,
+        context=context,
+        horizon=horizon,
+        max_len=max_len,
+        architecture=architecture,
+        model=result.model,
+        history={
+            "train_loss": result.train_loss,
+            "val_loss": result.val_loss,
+            "best_step": result.best_step,
+            "stopped": result.stopped,
+        },
+        report=report,
+    )
+    return fitted, _stop_error(result, bool(val_batches))
+
+
+def _stop_error(result, validated: bool) -> BaseException | None:
+    """The error to raise after a fit that did not end normally (the model is kept)."""
+    kept = (
+        f"the weights of step {result.best_step}"
+        + (" (the initial weights)" if result.best_step == 0 else "")
+        + (" (best validation loss so far)" if validated else " (the last finite step)")
+    )
+    if result.stopped == "non_finite":
+        return FloatingPointError(
+            f"fit: the training or validation loss became NaN/inf at step {result.step + 1}; "
+            f"training stopped and the forecaster keeps {kept}, usable for predict. Try a "
+            "smaller learning_rate, or check the data for extreme values."
+        )
+    if result.stopped == "interrupted":
+        # The forecaster is fitted (best weights so far); let the interrupt reach the caller.
+        return KeyboardInterrupt(f"fit interrupted after step {result.step}; keeping {kept}")
+    return None
+
+
+def _val_batches(feats, horizon, context, max_len, batch_size):
+    # Fixed cutoffs: the last event at least one horizon before the series ends.
+    series, cuts, taus, ys = [], [], [], []
+    for i, f in enumerate(feats):
+        edge = f.t[-1] - horizon * (1 - 1e-9)  # robust to unit rounding
+        c = max(int(np.searchsorted(f.t, edge, side="right")) - 1, 0)
+        q = queries_in_window(f, c, horizon)
+        series += [i] * len(q)
+        cuts += [c] * len(q)
+        taus.append(f.t[q] - f.t[c])
+        ys.append(f.y[q])
+    if not series:
+        return []
+    return [
+        b
+        for _, b in plan_batches(
+            feats,
+            np.asarray(series),
+            np.asarray(cuts),
+            np.concatenate(taus),
+            np.concatenate(ys),
+            batch_size=batch_size,
+            length=max_len,
+            n_queries=PREDICT_QUERIES,
+            context=context,
+        )
+    ]

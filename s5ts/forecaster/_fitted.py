@@ -1,0 +1,156 @@
+"""What `fit` learns, in one frozen object: the estimator holds it, save/load write it.
+
+A `FittedForecaster` is everything a fitted `S5Forecaster` knows beyond its
+hyperparameters: the frame's column names, the time scale and scalers fitted on the
+training data, the static normalisation, the spans in model units, the network, and
+what happened in training. Adding a fitted attribute means adding a field here (and to
+`to_config` / `from_config` below, which save and load read): nothing else lists them.
+The estimator shows each field `name` as the attribute `name_` (scikit-learn's
+convention for fitted state).
+"""
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+
+from .._features import SeriesFeatures, n_features, series_features
+from .._network import ForecastNet
+from ..data import ConversionReport, Panel, Scaler, TimeScale, check_has_targets, read_panel
+
+
+class Runtime(NamedTuple):
+    """Hyperparameters that act after `fit` too, read from the estimator at every call (so
+    `set_params` changes them without refitting)."""
+
+    batch_size: int  # series (or query groups) per network call
+    duplicates: str  # how duplicate (id, time) rows of a frame are read
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """The sizes and choices the network is built from (a skeleton needs nothing else)."""
+
+    n_features: int
+    n_targets: int
+    hidden_size: int
+    state_size: int
+    blocks: int
+    n_layers: int
+    dropout: float
+    discretisation: object  # an s5ts.ssm.AbstractDiscretisation
+
+    def build(self, key) -> ForecastNet:
+        """A freshly initialised network (or, for loading, the skeleton to fill)."""
+        return ForecastNet(
+            self.n_features,
+            self.n_targets,
+            hidden_size=self.hidden_size,
+            state_size=self.state_size,
+            blocks=self.blocks,
+            n_layers=self.n_layers,
+            dropout=self.dropout,
+            discretisation=self.discretisation,
+            key=key,
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class FittedForecaster:
+    """The fitted state of an `S5Forecaster` (read it as the estimator's `<field>_`)."""
+
+    id_col: str
+    time_col: str
+    target_cols: tuple[str, ...]
+    static_cols: tuple[str, ...]
+    time_scale: TimeScale
+    scaler: Scaler
+    static_mean: np.ndarray  # (K,)
+    static_std: np.ndarray  # (K,)
+    context: float | None  # history span seen before a cutoff, model units (None: all)
+    horizon: float  # span of the training targets after a cutoff, model units
+    max_len: int  # most history events the network sees at once
+    architecture: Architecture
+    model: ForecastNet
+    history: dict = field(default_factory=dict)  # losses, best step, why training stopped
+    report: ConversionReport | None = None  # what reading the training frame did
+
+    @property
+    def n_features(self) -> int:
+        return self.architecture.n_features
+
+    # -- reading frames against what was fitted -------------------------------------------
+
+    def read(
+        self, df, static_df, duplicates: str, *, what: str = "df", statics: bool = True
+    ) -> Panel:
+        """A validated Panel of `df` for this forecaster; `statics=False` skips the static
+        covariates (a streaming update takes them from its state)."""
+        check_has_targets(df, self.target_cols, what)
+        panel, _ = read_panel(
+            df,
+            static_df if statics else None,
+            id_col=self.id_col,
+            time_col=self.time_col,
+            target_cols=self.target_cols,
+            duplicates=duplicates,
+            what=what,
+        )
+        kind = self.time_scale.kind
+        if not panel.time_kind.same_as(kind):
+            raise TypeError(
+                f"{what} has {panel.time_kind.describe()} times but the forecaster was fitted "
+                f"on {kind.describe()} times; convert {self.time_col!r} to match"
+            )
+        if statics and self.static_cols and panel.static_cols != self.static_cols:
+            raise ValueError(
+                f"the forecaster was fitted with static covariates {list(self.static_cols)}; "
+                f"pass static_df with those columns (got {list(panel.static_cols)})"
+            )
+        return panel
+
+    def features(self, panel: Panel) -> list[SeriesFeatures]:
+        """Every series' event features, in model units."""
+        return panel_features(panel, self.time_scale, self.scaler, self.statics(panel))
+
+    def statics(self, panel: Panel) -> np.ndarray:
+        """(S, K) normalised static covariates of the panel's series (zeros without any)."""
+        k = len(self.static_mean)
+        static = np.zeros((panel.n_series, k)) if panel.static is None else panel.static
+        return (static - self.static_mean) / self.static_std
+
+    def span(self, x, what: str) -> float:
+        """A user's span (`horizon`, `h`, ...) in model units; errors name `what`."""
+        return to_model_span(self.time_scale, x, what)
+
+    def raw_span(self, model_span: float):
+        """A span in model units, in the data's own units (hours, a Timedelta, ...)."""
+        return self.time_scale.to_raw_span_of_model(model_span)
+
+    def replace(self, **changes) -> "FittedForecaster":
+        return dataclasses.replace(self, **changes)
+
+
+def panel_features(panel: Panel, time_scale: TimeScale, scaler: Scaler, static: np.ndarray):
+    """Per-series features of a panel with normalised statics (S, K)."""
+    t = time_scale.elapsed(panel)
+    y = scaler.transform(panel.values)
+    return [
+        series_features(t[a:b], y[a:b], static[i])
+        for i, (a, b) in enumerate(zip(panel.indptr[:-1], panel.indptr[1:], strict=True))
+    ]
+
+
+def to_model_span(time_scale: TimeScale, x, what: str) -> float:
+    try:
+        span = time_scale.to_model_span(x)
+    except (TypeError, ValueError) as err:
+        raise type(err)(f"{what}: {err}") from err
+    if not np.isfinite(span) or span <= 0:
+        raise ValueError(f"{what} must be a positive span, got {x!r}")
+    return float(span)
+
+
+def expected_features(n_targets: int, n_static: int) -> int:
+    return n_features(n_targets, n_static)

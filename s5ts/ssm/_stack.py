@@ -1,0 +1,142 @@
+"""A residual stack of SSM blocks over irregular events, with streaming and jumps.
+
+Each block is prenorm: `x + drop(GLU(drop(gelu(ssm(norm(x))))))`. Layer norm acts per
+event (batch statistics would couple series and break batch independence), dropout
+masks are shared across time as in S5, one per series.
+
+Like the layers, the stack takes one sequence `(L, F)` or a time-major batch
+`(L, *batch, F)`; every per-event operation here acts on the last axis only.
+"""
+
+from collections.abc import Callable, Sequence
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from .._array_types import Array, Complex, Float, Gaps, Valid
+from ._abstract_layer import AbstractSSMLayer
+from ._bidirectional import Bidirectional
+
+
+class SSMBlock(eqx.Module):
+    """One prenorm residual block around an SSM layer of width H."""
+
+    norm: eqx.nn.LayerNorm
+    ssm: AbstractSSMLayer | Bidirectional
+    gate: eqx.nn.Linear
+    dropout: float = eqx.field(static=True)
+
+    def __init__(
+        self, ssm: AbstractSSMLayer | Bidirectional, *, dropout: float = 0.0, key: jax.Array
+    ):
+        hidden = ssm.hidden_size
+        self.norm = eqx.nn.LayerNorm(hidden)
+        self.ssm = ssm
+        self.gate = eqx.nn.Linear(hidden, hidden, key=key)
+        self.dropout = dropout
+
+    def _normalise(self, x):
+        mean = jnp.mean(x, axis=-1, keepdims=True)
+        var = jnp.var(x, axis=-1, keepdims=True)
+        return (x - mean) * jax.lax.rsqrt(var + self.norm.eps) * self.norm.weight + self.norm.bias
+
+    def _mix(self, y, key):
+        # Half-GLU: gelu(y) gated by a sigmoid of its own projection.
+        h = jax.nn.gelu(y, approximate=False)
+        if key is not None and self.dropout > 0:
+            k1, k2 = jax.random.split(key)
+            h = h * _dropout_mask(k1, h.shape[1:], self.dropout)
+        h = h * jax.nn.sigmoid(h @ self.gate.weight.T + self.gate.bias)
+        if key is not None and self.dropout > 0:
+            h = h * _dropout_mask(k2, h.shape[1:], self.dropout)
+        return h
+
+    def scan(self, x, dt, valid, state=None, *, key=None):
+        # Zeroing the SSM input at padding events makes them no-ops under every rule.
+        u = jnp.where(valid[..., None], self._normalise(x), 0.0)
+        y, state = self.ssm.scan(u, dt, state)
+        return x + self._mix(y, key), state
+
+    def step(self, state, x_t, dt_t):
+        state, y = self.ssm.step(state, self._normalise(x_t), dt_t)
+        return state, x_t + self._mix(y[None], None)[0]
+
+
+def _dropout_mask(key, shape, rate):
+    # One mask per series (the shape excludes time), shared over all its events.
+    return jax.random.bernoulli(key, 1 - rate, shape) / (1 - rate)
+
+
+class SSMStack(eqx.Module):
+    """Input projection, then `n` SSM blocks; acts on one unbatched event sequence.
+
+    - `stack(x, dt, valid)` → outputs `(L, H)`;
+    - `stack.scan(x, dt, valid)` → `(outputs, states)`, the per-block states after the
+      last event, from which `step` (a new event) or `jump` (a span with no input) go on.
+    """
+
+    encoder: eqx.nn.Linear
+    blocks: tuple[SSMBlock, ...]
+
+    def __init__(
+        self,
+        in_size: int,
+        make_ssm: Callable[[jax.Array], AbstractSSMLayer | Bidirectional],
+        n_layers: int,
+        *,
+        dropout: float = 0.0,
+        key: jax.Array,
+    ):
+        """`make_ssm(key)` builds one SSM layer; its `hidden_size` sets the stack width."""
+        keys = jax.random.split(key, 2 * n_layers + 1)
+        ssms = [make_ssm(k) for k in keys[1 : n_layers + 1]]
+        self.encoder = eqx.nn.Linear(in_size, ssms[0].hidden_size, key=keys[0])
+        self.blocks = tuple(
+            SSMBlock(s, dropout=dropout, key=k)
+            for s, k in zip(ssms, keys[n_layers + 1 :], strict=True)
+        )
+
+    def init_state(self, batch_shape: tuple[int, ...] = ()) -> tuple[Complex[Array, "..."], ...]:
+        return tuple(b.ssm.init_state(batch_shape) for b in self.blocks)
+
+    def scan(
+        self,
+        x: Float[Array, "length *batch features"],
+        dt: Gaps,
+        valid: Valid | None = None,
+        states: Sequence[Complex[Array, "..."]] | None = None,
+        *,
+        key: jax.Array | None = None,
+    ) -> tuple[Float[Array, "length *batch hidden"], tuple[Complex[Array, "..."], ...]]:
+        """Run all events; `valid=False` marks padding. `key` enables dropout (training)."""
+        if valid is None:
+            valid = jnp.ones(dt.shape, bool)
+        if states is None:
+            states = self.init_state(dt.shape[1:])
+        keys = [None] * len(self.blocks) if key is None else jax.random.split(key, len(self.blocks))
+        h = self._encode(x)
+        out = []
+        for block, state, k in zip(self.blocks, states, keys, strict=True):
+            h, state = block.scan(h, dt, valid, state, key=k)
+            out.append(state)
+        return h, tuple(out)
+
+    def _encode(self, x):
+        return x @ self.encoder.weight.T + self.encoder.bias
+
+    def __call__(self, x, dt, valid=None, *, key=None) -> Float[Array, "length *batch hidden"]:
+        return self.scan(x, dt, valid, key=key)[0]
+
+    def step(self, states, x_t: Float[Array, "*batch features"], dt_t):
+        """One new event `x_t` arriving `dt_t` after the previous one: `(states, y_t)`."""
+        h = self._encode(x_t)
+        new = []
+        for block, state in zip(self.blocks, states, strict=True):
+            state, h = block.step(state, h, dt_t)
+            new.append(state)
+        return tuple(new), h
+
+    def jump(self, states, dt):
+        """Carry every block's state forward by `dt` with no input."""
+        return tuple(b.ssm.jump(s, dt) for b, s in zip(self.blocks, states, strict=True))
