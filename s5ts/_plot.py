@@ -23,11 +23,25 @@ def plot_forecast(
 ):
     """Plot observed history and forecasts of one target for a few series.
 
-    `forecast_df` is the output of `predict` (or `cross_validation`): the mean column
-    `<target>` and, per `level`, `<target>-lo-<level>` / `<target>-hi-<level>` bands.
-    `target` defaults to the first forecast column; `ids` to the first `max_ids` series.
-    Draws on `ax` (all series on it) or on a new figure with one panel per series, built
-    without pyplot so that it is safe under any backend. Returns the figure.
+    A new figure is built without pyplot, so that it is safe under any backend.
+
+    **Arguments:**
+
+    - `history_df`: the observed data, a long frame with `id_col`, `time_col` and `target`.
+    - `forecast_df`: the output of `predict` (or `cross_validation`): the mean column
+      `<target>` and, per `level`, `<target>-lo-<level>` / `<target>-hi-<level>` bands.
+    - `ids`: the series to draw (default: the first `max_ids` series of `forecast_df`).
+    - `target`: the variable to draw (default: the first forecast column).
+    - `level`: the interval levels whose bands to draw, e.g. `[80, 95]` (default none).
+    - `ax`: a matplotlib axes to draw every series on; `None` (default) for a new figure
+      with one panel per series.
+    - `max_ids`: how many series to draw when `ids` is not given (default 4).
+    - `id_col`, `time_col`: the id and time columns of both frames (default
+      `"unique_id"`, `"ds"`).
+
+    **Returns:**
+
+    The matplotlib figure (that of `ax`, when given).
     """
     from matplotlib.figure import Figure
 

@@ -226,7 +226,16 @@ def _first_line(err: BaseException) -> str:
 
 
 def main(argv=None) -> int:
-    """Run the command line on `argv` (default: `sys.argv[1:]`); returns the exit code."""
+    """Run the `s5ts` command line.
+
+    **Arguments:**
+
+    - `argv`: the arguments after the program name (default: `sys.argv[1:]`).
+
+    **Returns:**
+
+    The exit code.
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     from ..forecaster import NotFittedError
 

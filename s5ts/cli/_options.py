@@ -40,11 +40,15 @@ def weight(text: str) -> tuple[str, float]:
 
 
 def add_hyperparameters(group, overrides: dict | None = None, skip=()) -> None:
-    """One option per hyperparameter on `group` (a parser or an argument group).
+    """Add one option per `S5Forecaster` hyperparameter (`--hidden-size`, ...).
 
-    `overrides` {name: value} replace the estimator's defaults (a benchmark's settings);
-    those options are always passed, the others only when given. `skip` names
-    hyperparameters the caller sets itself.
+    **Arguments:**
+
+    - `group`: an `argparse` parser or argument group.
+    - `overrides`: `{name: value}` replacing the estimator's defaults (a benchmark's
+      settings); those options are always passed, the others only when given.
+    - `skip`: names of hyperparameters the caller sets itself (no option is added);
+      `verbose` never gets one (`--quiet` sets it).
     """
     overrides = overrides or {}
     for hp in hyperparameters():
@@ -62,11 +66,22 @@ def add_hyperparameters(group, overrides: dict | None = None, skip=()) -> None:
         group.add_argument(flag(hp.name), dest=hp.name, **kwargs)
 
 
-def hyperparameters_from(args: argparse.Namespace) -> dict:
-    """Keyword arguments for `S5Forecaster` from the parsed options."""
+def hyperparameters_from(args: argparse.Namespace, skip=()) -> dict:
+    """Keyword arguments for `S5Forecaster` from the parsed options.
+
+    **Arguments:**
+
+    - `args`: the parsed options.
+    - `skip`: names of hyperparameters to leave out, as in `add_hyperparameters`.
+
+    **Returns:**
+
+    `{name: value}` for the options given (or overridden): a choice's word becomes the
+    value it stands for (a fresh option object for a class), `--target-weights` a dict.
+    """
     out = {}
     for hp in hyperparameters():
-        if hp.name in _SKIP or not hasattr(args, hp.name):
+        if hp.name in _SKIP or hp.name in skip or not hasattr(args, hp.name):
             continue
         value = getattr(args, hp.name)
         if hp.choices is not None and isinstance(value, str) and value in hp.choices:

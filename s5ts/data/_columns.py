@@ -13,7 +13,19 @@ from ._timekind import DtypeSpec, TimeKind, normalise_time, to_raw
 
 
 def as_frame(df: object, what: str = "df") -> "nw.DataFrame":
-    """Wrap a pandas/polars/pyarrow frame; TypeError for anything else (lazy frames included)."""
+    """Wrap a pandas/polars/pyarrow frame as a narwhals frame.
+
+    Anything else, lazy frames included, is a `TypeError`.
+
+    **Arguments:**
+
+    - `df`: an eager frame narwhals supports.
+    - `what`: how the error message names `df` (default `"df"`).
+
+    **Returns:**
+
+    An eager `narwhals.DataFrame` around `df`.
+    """
     try:
         return nw.from_native(df, eager_only=True)
     except TypeError as err:

@@ -36,11 +36,31 @@ def to_panel(
 ) -> tuple[Panel, ConversionReport]:
     """Convert a long pandas/polars frame to a Panel.
 
-    Wide layout: `id_col, time_col, <one column per target>`, null/NaN = not observed;
-    `target_cols=None` takes every other column. Tidy layout (`variable_col` given):
-    `id_col, time_col, variable_col, value_col`, pivoted internally; targets are the sorted
-    unique variables unless `target_cols` is given. Rows without any observed target are
-    dropped (and counted); unsorted rows are sorted. Everything done is in the report.
+    Wide layout: `id_col, time_col, <one column per target>`, null/NaN = not observed.
+    Tidy layout (`variable_col` given): `id_col, time_col, variable_col, value_col`,
+    pivoted internally. Rows without any observed target are dropped (and counted);
+    unsorted rows are sorted. Everything done is in the report.
+
+    **Arguments:**
+
+    - `df`: the long frame (pandas, polars, or another eager frame narwhals supports).
+    - `id_col`: the series id column (default `"unique_id"`).
+    - `time_col`: the time column (default `"ds"`): datetimes, dates, durations, integers
+      or floats.
+    - `target_cols`: the target columns (wide) or variables (tidy). Default `None`: every
+      other column (wide), or the sorted unique variables (tidy).
+    - `variable_col`: the variable-name column of the tidy layout; `None` (default) for
+      the wide layout.
+    - `value_col`: the value column of the tidy layout (default `"value"`).
+    - `duplicates`: rows (wide) or cells (tidy) sharing an `(id, time)` key: `"raise"`
+      (default) names them in a ValueError, `"mean"` averages them, `"last"` keeps the
+      last in input order.
+    - `static_df`: static covariates, one numeric row per series (rows of other series
+      are counted and not used), or `None`.
+
+    **Returns:**
+
+    `(panel, report)`: the `Panel` and its `ConversionReport`.
     """
     _check_args(id_col, time_col, target_cols, variable_col, value_col, duplicates)
     frame = as_frame(df)

@@ -23,7 +23,17 @@ def fmt_rows(rows: np.ndarray | Iterable[int], limit: int = _SHOW) -> str:
 
 
 def fmt_ids(ids: np.ndarray | Iterable[object], limit: int = _SHOW) -> str:
-    """Distinct series ids, in first-seen order."""
+    """Distinct series ids, in first-seen order, for an error message.
+
+    **Arguments:**
+
+    - `ids`: the ids (repeats allowed); numpy scalars print as plain values.
+    - `limit`: how many to name (default 5).
+
+    **Returns:**
+
+    A string like `['a', 'b', 'c', 'd', 'e'] (and 2 more)`.
+    """
     seen: dict[object, None] = {}
     for x in ids:
         seen.setdefault(_plain(x), None)

@@ -18,12 +18,22 @@ def make_frame(
     time_cols: Sequence[str] | None = None,
     nan_as_null: bool = True,
 ) -> object:
-    """A native frame (the backend `like` came from) with the given columns, in order.
+    """A native frame of the caller's type with the given columns, in order.
 
-    Columns named in `time_cols` (default: `like.time_col` and "cutoff" when present) hold
-    raw times and are rebuilt with the original time dtype (unit and time zone). The
-    `like.id_col` column holds id values and gets the original id dtype. Float columns have
-    NaN turned into null when `nan_as_null` (polars distinguishes them; pandas does not).
+    The `like.id_col` column holds id values and gets the original id dtype.
+
+    **Arguments:**
+
+    - `columns`: `{name: (n,) array}`, the columns in order.
+    - `like`: the panel whose backend, id dtype and time dtype the frame takes.
+    - `time_cols`: the columns that hold raw times, rebuilt with the original time dtype
+      (unit and time zone). Default: `like.time_col` and `"cutoff"`, when present.
+    - `nan_as_null`: turn NaN in float columns into null (default `True`; polars
+      distinguishes them, pandas does not).
+
+    **Returns:**
+
+    A pandas, polars, ... frame (the backend `like` came from).
     """
     if time_cols is None:
         time_cols = [c for c in (like.time_col, "cutoff") if c in columns]
@@ -54,8 +64,18 @@ def from_panel(
 ) -> object:
     """The panel as a long frame of the caller's type.
 
-    Wide (default): `id_col, time_col, <targets>`, one row per event, null where unobserved.
-    Tidy: `id_col, time_col, variable_col, value_col`, one row per observed value.
+    **Arguments:**
+
+    - `panel`: the panel.
+    - `tidy`: `False` (default) for the wide layout `id_col, time_col, <targets>`, one row
+      per event, null where unobserved; `True` for the tidy layout
+      `id_col, time_col, variable_col, value_col`, one row per observed value.
+    - `variable_col`, `value_col`: the tidy layout's column names (default `"variable"`,
+      `"value"`).
+
+    **Returns:**
+
+    A frame of the backend the panel came from.
     """
     ids = panel.ids[panel.series_of_row]
     if not tidy:
@@ -76,10 +96,21 @@ def from_panel(
 def read_queries(
     query_df: object, like: Panel, *, id_col: str | None = None, time_col: str | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Series index (Q,) int64 and raw times (Q,) of each query row, in the frame's order.
+    """The series and raw time of each query row, in the frame's order.
 
     Raises on unknown ids and on times that cannot be compared with the panel's (another
     kind, or tz-aware vs naive). Other columns are ignored.
+
+    **Arguments:**
+
+    - `query_df`: a frame with an id and a time column, one row per query.
+    - `like`: the panel the queries refer to.
+    - `id_col`, `time_col`: the column names (default: the panel's).
+
+    **Returns:**
+
+    `(series, times)`: series index `(Q,)` int64 into `like` and raw times `(Q,)` in the
+    panel's raw dtype.
     """
     id_col = like.id_col if id_col is None else id_col
     time_col = like.time_col if time_col is None else time_col

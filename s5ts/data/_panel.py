@@ -12,19 +12,23 @@ class Panel:
     """S series of irregular multivariate events, rows sorted by (id, time).
 
     Series `i` owns rows `indptr[i]:indptr[i + 1]`. Every row has at least one observed value.
+    Usually built by `to_panel`; the arguments are also the fields.
 
-    Fields:
-        ids: (S,) original id values, sorted.
-        indptr: (S + 1,) int64 row offsets.
-        times: (N,) raw times: int64 ns for datetimes/durations, else int64 or float64.
-        values: (N, C) float64, NaN where not observed.
-        target_cols: (C,) target names.
-        time_kind: dtype of the time column, to rebuild it exactly.
-        static: (S, K) float64 static covariates, or None.
-        static_cols: (K,) static covariate names.
-        id_col, time_col: column names in the caller's frame.
-        id_dtype: dtype of the id column.
-        backend: narwhals backend name of the caller's frame ("pandas", "polars", ...).
+    **Arguments:**
+
+    - `ids`: `(S,)` original id values, sorted.
+    - `indptr`: `(S + 1,)` int64 row offsets.
+    - `times`: `(N,)` raw times: int64 ns for datetimes/durations, else int64 or float64.
+    - `values`: `(N, C)` float64, NaN where not observed.
+    - `target_cols`: `(C,)` target names.
+    - `time_kind`: the `TimeKind` of the time column, to rebuild it exactly.
+    - `static`: `(S, K)` float64 static covariates, or `None` (default).
+    - `static_cols`: `(K,)` static covariate names (default `()`).
+    - `id_col`, `time_col`: column names in the caller's frame (default `"unique_id"`,
+      `"ds"`).
+    - `id_dtype`: the `DtypeSpec` of the id column (default `String`).
+    - `backend`: narwhals backend name of the caller's frame (`"pandas"` (default),
+      `"polars"`, ...).
     """
 
     ids: np.ndarray
@@ -51,10 +55,12 @@ class Panel:
 
     @property
     def n_series(self) -> int:
+        """S, the number of series."""
         return len(self.ids)
 
     @property
     def n_events(self) -> int:
+        """N, the number of events (rows)."""
         return len(self.times)
 
     @property
@@ -73,7 +79,16 @@ class Panel:
         return np.repeat(np.arange(self.n_series, dtype=np.int64), self.lengths)
 
     def index_of(self, ids: object) -> np.ndarray:
-        """Series indices of the given ids; KeyError naming the ids that are not in the panel."""
+        """Series indices of the given ids.
+
+        **Arguments:**
+
+        - `ids`: one id or an array-like of ids; a `KeyError` names those not in the panel.
+
+        **Returns:**
+
+        `(n,)` int64 series indices, in the order of `ids`.
+        """
         wanted = np.asarray(ids, dtype=self.ids.dtype).reshape(-1)
         pos = np.searchsorted(self.ids, wanted).clip(0, max(self.n_series - 1, 0))
         found = (self.n_series > 0) & (self.ids[pos] == wanted)
@@ -84,7 +99,16 @@ class Panel:
         return pos.astype(np.int64)
 
     def subset(self, series_index: np.ndarray) -> "Panel":
-        """The panel restricted to some series (kept in id order), e.g. a validation split."""
+        """The panel restricted to some series, e.g. a validation split.
+
+        **Arguments:**
+
+        - `series_index`: the series indices to keep (order and repeats do not matter).
+
+        **Returns:**
+
+        A new `Panel` of those series, kept in id order.
+        """
         keep = np.unique(np.asarray(series_index, dtype=np.int64))
         starts, stops = self.indptr[keep], self.indptr[keep + 1]
         rows = np.concatenate([np.arange(a, b) for a, b in zip(starts, stops, strict=True)])
@@ -102,7 +126,28 @@ class Panel:
 
 @dataclass
 class ConversionReport:
-    """What `to_panel` did to the frame: nothing is dropped or merged without a count here."""
+    """What `to_panel` did to the frame: nothing is dropped or merged without a count here.
+
+    Built by `to_panel`; `str(report)` describes it. The arguments are also the fields.
+
+    **Arguments:**
+
+    - `layout`: `"wide"` or `"tidy"`.
+    - `n_input_rows`, `n_series`, `n_events`, `n_observations`: the frame's rows, and the
+      panel's series, events and observed values.
+    - `was_sorted`: whether the input was already sorted by (id, time).
+    - `duplicates`: the duplicates rule used (`"raise"`, `"mean"`, `"last"`).
+    - `n_duplicate_rows`: input rows (wide) or cells (tidy) sharing a key with another.
+    - `n_merged`: rows/cells folded into another by the duplicates rule.
+    - `n_empty_rows_dropped`: rows with no observed target, dropped.
+    - `n_null_values`: tidy rows whose value was null/NaN (= not observed).
+    - `n_other_variable_rows`: tidy rows whose variable is not a target.
+    - `other_variables`: those variables' names.
+    - `ignored_columns`: columns of the frame not used.
+    - `observations_per_target`: `{target: number of observed values}`.
+    - `static_cols`: the static covariates' names.
+    - `n_static_rows_unused`: `static_df` rows of series that are not in the data.
+    """
 
     layout: str = "wide"
     n_input_rows: int = 0
@@ -123,11 +168,15 @@ class ConversionReport:
     n_static_rows_unused: int = 0  # static_df rows of series that are not in the data
 
     def excluded(self) -> list[str]:
-        """What of the input does not reach the model, one phrase each (empty: nothing).
+        """What of the input does not reach the model.
 
         Not listed: sorting (loses nothing), columns outside `target_cols` (the caller's
         own choice) and static_df rows of other series (one static table may serve many
         frames); `str(report)` has those too.
+
+        **Returns:**
+
+        One phrase per kind of exclusion; empty when nothing was excluded.
         """
         out = []
         if self.n_empty_rows_dropped:

@@ -26,7 +26,6 @@ def read_panel(
     time_col: str,
     target_cols,
     duplicates: str = "raise",
-    what: str = "df",
 ) -> tuple[Panel, ConversionReport]:
     """A validated Panel of `df` (with `static_df`'s covariates) and its conversion report.
 
@@ -35,11 +34,10 @@ def read_panel(
     - `df`: the long frame (`id_col`, `time_col`, one column per target).
     - `static_df`: one row per series of `df` (rows of other series are not used), or None.
     - `id_col`, `time_col`, `target_cols`, `duplicates`: as in `to_panel`.
-    - `what`: how error messages name `df` (e.g. `"new_df"`).
 
     **Returns:**
 
-    `(panel, report)`.
+    `(panel, report)`: the `Panel` and its `ConversionReport`.
     """
     panel, report = to_panel(
         df,
@@ -54,7 +52,16 @@ def read_panel(
 
 
 def check_has_targets(df: object, target_cols, what: str = "df") -> None:
-    """`df` must hold every target column (the error lists the fitted and the given ones)."""
+    """Check that `df` holds every target column.
+
+    The ValueError lists the fitted targets and `df`'s columns.
+
+    **Arguments:**
+
+    - `df`: the frame to check.
+    - `target_cols`: the target columns the forecaster was fitted on.
+    - `what`: how error messages name `df` (default `"df"`).
+    """
     frame = as_frame(df, what)
     missing = [c for c in target_cols if c not in frame.columns]
     if missing:
@@ -65,7 +72,15 @@ def check_has_targets(df: object, target_cols, what: str = "df") -> None:
 
 
 def check_magnitude(panel: Panel) -> None:
-    """ValueError for target or static values beyond `MAX_ABS_VALUE`, naming them."""
+    """Refuse target or static values beyond `MAX_ABS_VALUE` (1e100).
+
+    Such values are nearly always sentinels or unit errors, and their squares (variances)
+    can overflow float64 on large panels; the ValueError names the columns and series.
+
+    **Arguments:**
+
+    - `panel`: the panel to check.
+    """
     big = np.abs(np.nan_to_num(panel.values)) > MAX_ABS_VALUE
     if big.any():
         rows, cols = np.nonzero(big)

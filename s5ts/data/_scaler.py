@@ -16,12 +16,28 @@ class Scaler:
     """
 
     def __init__(self, mean=None, std=None, target_cols: tuple[str, ...] = ()):
+        """**Arguments:**
+
+        - `mean`: `(C,)` per-variable means, or `None` (default) for an unfitted scaler.
+        - `std`: `(C,)` per-variable standard deviations, or `None`.
+        - `target_cols`: the variables' names (default `()`).
+        """
         self.mean = None if mean is None else np.asarray(mean, dtype=np.float64)
         self.std = None if std is None else np.asarray(std, dtype=np.float64)
         self.target_cols = tuple(target_cols)
 
     def fit(self, data: Panel | np.ndarray) -> "Scaler":
-        """Fit on a Panel (its `values`) or an (N, C) array with NaN where unobserved."""
+        """Fit the per-variable mean and std on observed values only.
+
+        **Arguments:**
+
+        - `data`: a Panel (its `values`; its `target_cols` are kept too) or an `(N, C)`
+          array with NaN where unobserved.
+
+        **Returns:**
+
+        The scaler itself, fitted.
+        """
         values = data.values if isinstance(data, Panel) else np.asarray(data, dtype=np.float64)
         if values.ndim != 2:
             raise ValueError(f"expected (N, C) values, got shape {values.shape}")
@@ -40,21 +56,54 @@ class Scaler:
         return self
 
     def transform(self, values: np.ndarray) -> np.ndarray:
-        """(..., C) -> (..., C) standardised; NaN stays NaN."""
+        """Standardise; NaN stays NaN.
+
+        **Arguments:**
+
+        - `values`: `(..., C)` in data units.
+
+        **Returns:**
+
+        `(..., C)` float64 standardised values.
+        """
         self._check()
         return (np.asarray(values, dtype=np.float64) - self.mean) / self.std
 
     def inverse_transform(self, values: np.ndarray) -> np.ndarray:
-        """(..., C) standardised -> (..., C) in data units."""
+        """Undo `transform`.
+
+        **Arguments:**
+
+        - `values`: `(..., C)` standardised values.
+
+        **Returns:**
+
+        `(..., C)` float64 in data units.
+        """
         self._check()
         return np.asarray(values, dtype=np.float64) * self.std + self.mean
 
     def inverse_scale(self, spread: np.ndarray) -> np.ndarray:
-        """(..., C) standard deviations or interval half-widths -> data units (no shift)."""
+        """Rescale spreads to data units (multiply by std, no shift).
+
+        **Arguments:**
+
+        - `spread`: `(..., C)` standard deviations or interval half-widths, standardised.
+
+        **Returns:**
+
+        `(..., C)` float64 in data units.
+        """
         self._check()
         return np.asarray(spread, dtype=np.float64) * self.std
 
     def to_dict(self) -> dict:
+        """The fitted scaler as plain JSON-able values.
+
+        **Returns:**
+
+        `{"mean": [...], "std": [...], "target_cols": [...]}`.
+        """
         self._check()
         return {
             "mean": self.mean.tolist(),
@@ -64,6 +113,16 @@ class Scaler:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Scaler":
+        """Rebuild a scaler saved with `to_dict`.
+
+        **Arguments:**
+
+        - `d`: the output of `to_dict`.
+
+        **Returns:**
+
+        The fitted `Scaler`.
+        """
         return cls(d["mean"], d["std"], tuple(d.get("target_cols", ())))
 
     def _check(self) -> None:

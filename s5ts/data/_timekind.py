@@ -26,7 +26,15 @@ _SIMPLE = (
 
 @dataclass(frozen=True)
 class DtypeSpec:
-    """A narwhals dtype as plain strings (name, time unit, time zone)."""
+    """A narwhals dtype as plain strings (name, time unit, time zone).
+
+    **Arguments:**
+
+    - `name`: the narwhals dtype's class name (`"Datetime"`, `"Int64"`, `"String"`, ...).
+    - `time_unit`: `"ns"`, `"us"`, `"ms"` or `"s"` for datetimes and durations, else
+      `None` (default).
+    - `time_zone`: the time zone of a tz-aware datetime, else `None` (default).
+    """
 
     name: str
     time_unit: str | None = None
@@ -34,11 +42,26 @@ class DtypeSpec:
 
     @classmethod
     def of(cls, dtype: object) -> "DtypeSpec":
+        """Record a narwhals dtype.
+
+        **Arguments:**
+
+        - `dtype`: a narwhals dtype, an instance or a class.
+
+        **Returns:**
+
+        Its `DtypeSpec`.
+        """
         name = type(dtype).__name__ if not isinstance(dtype, type) else dtype.__name__
         return cls(name, getattr(dtype, "time_unit", None), getattr(dtype, "time_zone", None))
 
     def to_narwhals(self) -> object | None:
-        """The narwhals dtype, or None when it cannot be rebuilt by a cast (Object, Enum...)."""
+        """Rebuild the narwhals dtype.
+
+        **Returns:**
+
+        The narwhals dtype, or `None` when it cannot be rebuilt by a cast (Object, Enum...).
+        """
         if self.name == "Datetime":
             return nw.Datetime(self.time_unit, self.time_zone)
         if self.name == "Duration":
@@ -46,22 +69,45 @@ class DtypeSpec:
         return getattr(nw, self.name)() if self.name in _SIMPLE else None
 
     def to_dict(self) -> dict:
+        """The spec as plain JSON-able values.
+
+        **Returns:**
+
+        `{"name": ..., "time_unit": ..., "time_zone": ...}`.
+        """
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "DtypeSpec":
+        """Rebuild a `DtypeSpec` saved with `to_dict`.
+
+        **Arguments:**
+
+        - `d`: the output of `to_dict`.
+
+        **Returns:**
+
+        The `DtypeSpec`.
+        """
         return cls(d["name"], d.get("time_unit"), d.get("time_zone"))
 
 
 @dataclass(frozen=True)
 class TimeKind:
-    """The kind of a time column (`datetime`, `timedelta`, `int`, `float`) and its dtype."""
+    """The kind of a time column and its dtype.
+
+    **Arguments:**
+
+    - `kind`: `"datetime"` (dates included), `"timedelta"`, `"int"` or `"float"`.
+    - `dtype`: the column's original `DtypeSpec`.
+    """
 
     kind: TimeKindName
     dtype: DtypeSpec
 
     @property
     def time_zone(self) -> str | None:
+        """The time zone of tz-aware datetimes, else None."""
         return self.dtype.time_zone
 
     @property
@@ -70,21 +116,51 @@ class TimeKind:
         return self.kind in ("datetime", "timedelta")
 
     def to_dict(self) -> dict:
+        """The kind as plain JSON-able values.
+
+        **Returns:**
+
+        `{"kind": ..., "dtype": DtypeSpec.to_dict()}`.
+        """
         return {"kind": self.kind, "dtype": self.dtype.to_dict()}
 
     @classmethod
     def from_dict(cls, d: dict) -> "TimeKind":
+        """Rebuild a `TimeKind` saved with `to_dict`.
+
+        **Arguments:**
+
+        - `d`: the output of `to_dict`.
+
+        **Returns:**
+
+        The `TimeKind`.
+        """
         return cls(d["kind"], DtypeSpec.from_dict(d["dtype"]))
 
     def describe(self) -> str:
-        """The kind as a user would say it: "tz-aware datetime (UTC)", "naive datetime", ..."""
+        """The kind as a user would say it.
+
+        **Returns:**
+
+        `"tz-aware datetime (UTC)"`, `"naive datetime"`, or the kind (`"int"`, ...).
+        """
         if self.kind != "datetime":
             return self.kind
         zone = self.time_zone
         return "naive datetime" if zone is None else f"tz-aware datetime ({zone})"
 
     def same_as(self, other: "TimeKind") -> bool:
-        """Comparable raw values: same kind and, for datetimes, same time zone awareness."""
+        """Whether raw values of the two kinds are comparable.
+
+        **Arguments:**
+
+        - `other`: the other kind.
+
+        **Returns:**
+
+        `True` for the same kind and, for datetimes, the same time zone awareness.
+        """
         if self.kind != other.kind:
             return False
         return self.kind != "datetime" or (self.time_zone is None) == (other.time_zone is None)

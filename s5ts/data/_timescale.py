@@ -41,7 +41,19 @@ _TOKEN = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*([a-zA-Zµ]+)")
 
 
 def parse_span_ns(x: object) -> int:
-    """A timedelta, numpy timedelta64 or string ("24h", "1d12h", "90min") as int nanoseconds."""
+    """A time span as integer nanoseconds.
+
+    **Arguments:**
+
+    - `x`: a `datetime.timedelta` (pandas `Timedelta` included, ns exact), a numpy
+      `timedelta64`, or a string of number-unit pairs such as `"24h"`, `"1d12h"`,
+      `"90min"` (units ns, us/µs, ms, s/sec, m/min, h/hr, d, w). Calendar units such as
+      months have no fixed length and are refused.
+
+    **Returns:**
+
+    The span in nanoseconds, an `int`.
+    """
     if hasattr(x, "value") and isinstance(x, _dt.timedelta):  # pandas Timedelta: ns exact
         return int(x.value)
     if isinstance(x, _dt.timedelta):
@@ -70,10 +82,29 @@ class TimeScale:
     """Converts raw times to float64 model units. Fit on a Panel; JSON-able via to_dict."""
 
     def __init__(self, unit: float | int | None = None, kind: TimeKind | None = None):
+        """**Arguments:**
+
+        - `unit`: raw units per model unit (ns for datetimes/durations), or `None` (default)
+          for an unfitted scale.
+        - `kind`: the `TimeKind` of the raw times, or `None`.
+        """
         self.unit = unit  # raw units per model unit (ns for datetimes/durations)
         self.kind = kind
 
     def fit(self, panel: Panel) -> "TimeScale":
+        """Set the model unit from a panel.
+
+        The unit is the lower median of the positive within-series gaps; when no series has
+        two events, the span of all times, then one second (temporal data) or 1 (numbers).
+
+        **Arguments:**
+
+        - `panel`: the (training) panel.
+
+        **Returns:**
+
+        The time scale itself, fitted.
+        """
         diffs = np.diff(panel.times)
         within = np.ones(len(diffs), dtype=bool)
         starts = panel.indptr[1:-1]
@@ -93,18 +124,46 @@ class TimeScale:
     # -- raw -> model units ------------------------------------------------------------------
 
     def offsets(self, raw: np.ndarray, anchor: np.ndarray | float | int) -> np.ndarray:
-        """(raw - anchor) in model units, float64; `anchor` broadcasts against `raw`."""
+        """`(raw - anchor)` in model units.
+
+        **Arguments:**
+
+        - `raw`: raw times.
+        - `anchor`: raw times to measure from; broadcasts against `raw`.
+
+        **Returns:**
+
+        float64 offsets, the broadcast shape.
+        """
         self._check()
         diff = np.subtract(np.asarray(raw), np.asarray(anchor, dtype=np.asarray(raw).dtype))
         return diff.astype(np.float64) / np.float64(self.unit)
 
     def elapsed(self, panel: Panel) -> np.ndarray:
-        """(N,) float64 time since each series' first event, in model units."""
+        """The time since each series' first event, in model units.
+
+        **Arguments:**
+
+        - `panel`: the panel.
+
+        **Returns:**
+
+        `(N,)` float64, one per row.
+        """
         first = np.repeat(panel.times[panel.indptr[:-1]], panel.lengths)
         return self.offsets(panel.times, first)
 
     def gaps(self, panel: Panel) -> np.ndarray:
-        """(N,) float64 time since the previous event of the same series; 0 at first events."""
+        """The time since the previous event of the same series, in model units.
+
+        **Arguments:**
+
+        - `panel`: the panel.
+
+        **Returns:**
+
+        `(N,)` float64, one per row; 0 at each series' first event.
+        """
         prev = np.empty_like(panel.times)
         prev[1:] = panel.times[:-1]
         starts = panel.indptr[:-1][panel.lengths > 0]
@@ -112,7 +171,18 @@ class TimeScale:
         return self.offsets(panel.times, prev)
 
     def to_raw_span(self, x: object) -> int | float:
-        """A user span in raw units: timedelta/str -> int ns for temporal data; numbers as is."""
+        """A user span in raw units.
+
+        **Arguments:**
+
+        - `x`: for datetime / timedelta times, a timedelta or string such as `"24h"` (a
+          number is a `TypeError`); otherwise a number in the data's unit (a timedelta or
+          string is a `TypeError`).
+
+        **Returns:**
+
+        `int` nanoseconds for temporal data; otherwise `x` as is.
+        """
         self._check()
         if self.kind.is_temporal:
             numeric = isinstance(x, int | float | np.number) and not isinstance(x, np.timedelta64)
@@ -130,7 +200,17 @@ class TimeScale:
         return x
 
     def to_model_span(self, x: object) -> float | np.ndarray:
-        """A user span (number in the data's unit, or timedelta/str for temporal data)."""
+        """A user span in model units.
+
+        **Arguments:**
+
+        - `x`: a number in the data's unit, or a timedelta / string for temporal data (as in
+          `to_raw_span`).
+
+        **Returns:**
+
+        The span in model units: a `float`, or a float64 array for an array of numbers.
+        """
         raw = self.to_raw_span(x)
         out = np.asarray(raw, dtype=np.float64) / np.float64(self.unit)
         return float(out) if out.ndim == 0 else out
@@ -138,8 +218,17 @@ class TimeScale:
     # -- model units -> raw ------------------------------------------------------------------
 
     def to_raw_span_of_model(self, span: float) -> "float | np.timedelta64":
-        """A span in model units in the data's own terms: a `numpy.timedelta64` (ns) for
-        datetime / timedelta times, else a number in the data's time unit."""
+        """A span in model units in the data's own terms.
+
+        **Arguments:**
+
+        - `span`: the span in model units.
+
+        **Returns:**
+
+        A `numpy.timedelta64` (ns, rounded) for datetime / timedelta times, else a float in
+        the data's time unit.
+        """
         self._check()
         raw = float(span) * float(self.unit)
         if self.kind.is_temporal:
@@ -147,7 +236,17 @@ class TimeScale:
         return raw
 
     def raw_at(self, anchor: np.ndarray | float | int, offsets: np.ndarray) -> np.ndarray:
-        """Raw times `offsets` model units after `anchor` (rounded to integers unless float)."""
+        """Raw times `offsets` model units after `anchor`.
+
+        **Arguments:**
+
+        - `anchor`: raw times; broadcasts against `offsets`.
+        - `offsets`: offsets in model units.
+
+        **Returns:**
+
+        Raw times: float64 for float times, else int64 (the step rounded to an integer).
+        """
         self._check()
         step = np.asarray(offsets, dtype=np.float64) * np.float64(self.unit)
         if self.kind.kind == "float":
@@ -157,11 +256,27 @@ class TimeScale:
     # -- persistence -------------------------------------------------------------------------
 
     def to_dict(self) -> dict:
+        """The fitted scale as plain JSON-able values.
+
+        **Returns:**
+
+        `{"unit": ..., "kind": TimeKind.to_dict()}`.
+        """
         self._check()
         return {"unit": self.unit, "kind": self.kind.to_dict()}
 
     @classmethod
     def from_dict(cls, d: dict) -> "TimeScale":
+        """Rebuild a time scale saved with `to_dict`.
+
+        **Arguments:**
+
+        - `d`: the output of `to_dict`.
+
+        **Returns:**
+
+        The fitted `TimeScale`.
+        """
         kind = TimeKind.from_dict(d["kind"])
         unit = float(d["unit"]) if kind.kind == "float" else int(d["unit"])
         return cls(unit, kind)

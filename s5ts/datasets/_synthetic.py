@@ -163,19 +163,28 @@ def synthetic_vitals(
     time_unit: str = "h",
     start=None,
 ):
-    """Simulate irregular ICU vital signs; returns ``(df, static_df)``.
+    """Simulate irregular ICU vital signs.
 
-    ``df`` is long: ``unique_id`` ("patient_000", ...), ``ds``, then one float column
-    per variable in :data:`VARIABLES` (NaN where not measured), sorted by
-    (``unique_id``, ``ds``), one row per distinct measurement minute. ``ds`` is the
-    time since admission as a float in ``time_unit`` ("h", "min" or "s"), or, when
-    ``start`` is given (anything ``pd.Timestamp`` accepts), a datetime: the patient's
-    admission time (a whole number of days plus the admission clock hour after
-    ``start``) plus the elapsed time, so the daily rhythm follows the wall clock.
-    ``static_df`` has one row per ``unique_id``: ``age``, ``sex`` (0/1), ``weight``,
-    ``icu_type`` (1-4). ``frame="polars"`` returns polars DataFrames (unmeasured
-    values are null there). The same
-    ``seed`` gives identical frames; see the module docstring for the model.
+    The same `seed` gives identical frames; see the module docstring for the model.
+
+    **Arguments:**
+
+    - `n_series`: the number of patients (default 64).
+    - `seed`: the seed of all randomness (default 0).
+    - `hours`: the length of each stay in hours (default 48.0).
+    - `frame`: `"pandas"` (default) or `"polars"` (unmeasured values are null there).
+    - `time_unit`: the unit of a float `ds`: `"h"` (default), `"min"` or `"s"`.
+    - `start`: `None` (default) for `ds` as the time since admission, a float in
+      `time_unit`; or anything `pd.Timestamp` accepts, for a datetime `ds`: the
+      patient's admission time (a whole number of days plus the admission clock hour
+      after `start`) plus the elapsed time, so the daily rhythm follows the wall clock.
+
+    **Returns:**
+
+    `(df, static_df)`. `df` is long: `unique_id` (`"patient_000"`, ...), `ds`, then one
+    float column per variable in `VARIABLES` (NaN where not measured), sorted by
+    (`unique_id`, `ds`), one row per distinct measurement minute. `static_df` has one
+    row per `unique_id`: `age`, `sex` (0/1), `weight`, `icu_type` (1-4).
     """
     if n_series < 1 or hours <= 0:
         raise ValueError("n_series must be >= 1 and hours > 0")

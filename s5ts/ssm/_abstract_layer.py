@@ -62,7 +62,16 @@ class AbstractSSMLayer(eqx.Module):
         return jnp.result_type(self._spectrum()[0])
 
     def init_state(self, batch_shape: tuple[int, ...] = ()) -> State:
-        """The zero state, the state before the first event (`batch_shape + state_shape`)."""
+        """The zero state, the state before the first event.
+
+        **Arguments:**
+
+        - `batch_shape`: leading batch axes of the state (default `()`, one sequence).
+
+        **Returns:**
+
+        A complex zero array of shape `batch_shape + state_shape`.
+        """
         return jnp.zeros(tuple(batch_shape) + self.state_shape, self._complex_dtype())
 
     def scan(self, u: Seq, dt: Gaps, state: State | None = None) -> tuple[Seq, State]:
@@ -86,7 +95,17 @@ class AbstractSSMLayer(eqx.Module):
         return self._project_out(xs, u), xs[-1]
 
     def __call__(self, u: Seq, dt: Gaps) -> Seq:
-        """Outputs `(L, H)` for inputs `u` of shape `(L, H)` and gaps `dt` of shape `(L,)`."""
+        """Run the sequence from the zero state and keep the outputs only.
+
+        **Arguments:**
+
+        - `u`: inputs `(L, H)`, or a time-major batch `(L, *batch, H)`.
+        - `dt`: gaps `(L,)` (or `(L, *batch)`), the time since the previous event (≥ 0).
+
+        **Returns:**
+
+        The outputs `y`, the shape of `u`.
+        """
         return self.scan(u, dt)[0]
 
     def step(
@@ -113,6 +132,15 @@ class AbstractSSMLayer(eqx.Module):
         """Advance the state by a span `dt` with no new input: `x ↦ Λ̄(dt) ⊙ x`.
 
         Equal to `step(state, zeros, dt)[0]`; used to carry a state to a query time.
+
+        **Arguments:**
+
+        - `state`: the state to carry, `(*batch, *state_shape)`.
+        - `dt`: the span (≥ 0), a scalar or `(*batch,)`.
+
+        **Returns:**
+
+        The state after the span, the shape of `state`.
         """
         dt = jnp.asarray(dt, jnp.real(state).dtype)[None]
         return self._coefficients(dt)[0][0] * state

@@ -47,6 +47,19 @@ class AbstractDiscretisation(eqx.Module):
     def __call__(
         self, Lambda: Complex[Array, "*shape"], Delta: Float[Array, "*shape"]
     ) -> tuple[Complex[Array, "*shape"], Complex[Array, "*shape"]]:
+        """Discretise every state over its step.
+
+        **Arguments:**
+
+        - `Lambda`: continuous eigenvalues `Λ` (complex).
+        - `Delta`: step sizes `Δ ≥ 0` (real), broadcastable against `Lambda`; a layer passes
+          its per-state `Δ` times the event's gap `dt`.
+
+        **Returns:**
+
+        `(Lambda_bar, gamma_bar)`: the complex `(Λ̄, γ̄)` of the recurrence, of the
+        broadcast shape.
+        """
         raise NotImplementedError
 
 

@@ -24,6 +24,18 @@ class AbstractDSSVariant(eqx.Module):
         Lambda: Complex[Array, "1 modes"],
         Delta: Float[Array, "hidden 1"],
     ) -> Complex[Array, "hidden modes"]:
+        """The read-out `C` from the free gains.
+
+        **Arguments:**
+
+        - `W`: the free output gains `(H, N)`.
+        - `Lambda`: the continuous spectrum `(1, N)`, shared by every channel.
+        - `Delta`: the per-channel step sizes `(H, 1)`.
+
+        **Returns:**
+
+        The read-out `C`, `(H, N)`.
+        """
         raise NotImplementedError
 
 
@@ -35,9 +47,15 @@ class DSSExp(AbstractDSSVariant):
 
 
 class DSSSoftmax(AbstractDSSVariant):
-    """DSS-softmax: `C = W / (e^{λΔ·length} - 1)`, the normalisation over a window of
-    `length` events. Unlike the original, `Re Λ` stays negative, so the recurrence is
-    stable on unbounded irregular sequences."""
+    """DSS-softmax: `C = W / (e^{λΔ·length} - 1)`.
+
+    The normalisation over a window of `length` events. Unlike the original, `Re Λ` stays
+    negative, so the recurrence is stable on unbounded irregular sequences.
+
+    **Arguments:**
+
+    - `length`: the window, in events (default 1024).
+    """
 
     length: int = eqx.field(static=True, default=1024)
 
@@ -104,6 +122,7 @@ class DSSLayer(AbstractSISOLayer):
         - `dt_min`, `dt_max`: range of the log-uniform initial `Δ` per channel.
         - `discretisation`: a rule object (`ZOH()` by default).
         - `scan`: a scan backend (chosen per JAX backend by default).
+        - `dtype`: the real dtype of the parameters (default: JAX's default float dtype).
         - `key`: a `jax.random` key.
         """
         variant = _as_variant(variant, length)

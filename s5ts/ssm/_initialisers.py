@@ -8,9 +8,17 @@ import numpy as np
 
 
 def hippo_legs(n: int) -> np.ndarray:
-    """The HiPPO-LegS state matrix `A` of size `(n, n)`.
+    """The HiPPO-LegS state matrix `A`.
 
     `A[i, k] = -sqrt((2i+1)(2k+1))` below the diagonal, `-(i+1)` on it, 0 above.
+
+    **Arguments:**
+
+    - `n`: the state size.
+
+    **Returns:**
+
+    `A`, float64 `(n, n)`.
     """
     p = np.sqrt(2.0 * np.arange(n) + 1.0)
     return -(np.tril(np.outer(p, p)) - np.diag(np.arange(n, dtype=np.float64)))
@@ -20,18 +28,35 @@ def hippo_normal(n: int) -> np.ndarray:
     """The normal part `S = A + P Pᵀ` of HiPPO-LegS, with `P_i = sqrt(i + 1/2)`.
 
     `S = -I/2 + (skew-symmetric)`, so it is normal and unitarily diagonalisable.
+
+    **Arguments:**
+
+    - `n`: the state size.
+
+    **Returns:**
+
+    `S`, float64 `(n, n)`.
     """
     p = np.sqrt(np.arange(n) + 0.5)
     return hippo_legs(n) + np.outer(p, p)
 
 
 def hippo_n(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Diagonalise the HiPPO-N matrix: returns `(Lambda, V)` with `V diag(Lambda) Vᴴ = S`.
+    """Diagonalise the HiPPO-N matrix `S` (see `hippo_normal`).
 
     The real part of every eigenvalue is exactly -1/2 (the diagonal of `S`); the
     imaginary parts come from the Hermitian matrix `-i * skew(S)`, whose eigh is
     well conditioned. Eigenvalues are sorted by ascending imaginary part, so the
     first half holds one member of each conjugate pair.
+
+    **Arguments:**
+
+    - `n`: the state size.
+
+    **Returns:**
+
+    `(Lambda, V)` with `V diag(Lambda) Vᴴ = S`: complex128 eigenvalues `(n,)` and the
+    unitary eigenvectors `(n, n)`.
     """
     s = hippo_normal(n)
     skew = 0.5 * (s - s.T)
@@ -43,10 +68,20 @@ def hippo_n(n: int) -> tuple[np.ndarray, np.ndarray]:
 def s5_init(state_size: int, blocks: int, conj_sym: bool) -> tuple[np.ndarray, np.ndarray]:
     """S5's block-diagonal HiPPO-N initialisation.
 
-    `state_size` is the full (real) state size P; it is split into `blocks` identical
-    blocks of HiPPO-N. With `conj_sym`, each block keeps only the negative-imaginary
-    half of its spectrum, so `(Lambda, V)` have `P/2` states. `V` is block diagonal
-    and unitary, `V⁻¹ = Vᴴ`.
+    The state is split into `blocks` identical blocks of HiPPO-N. With `conj_sym`, each
+    block keeps only the negative-imaginary half of its spectrum, so `(Lambda, V)` have
+    `P/2` states. `V` is block diagonal and unitary, `V⁻¹ = Vᴴ`.
+
+    **Arguments:**
+
+    - `state_size`: P, the full (real) state size; a multiple of `blocks`.
+    - `blocks`: the number of blocks; with `conj_sym` each block's size must be even.
+    - `conj_sym`: keep one eigenvalue of each conjugate pair.
+
+    **Returns:**
+
+    `(Lambda, V)`: complex128 eigenvalues `(P',)` and eigenvectors `(P, P')`, where
+    `P' = P/2` with `conj_sym`, else `P`.
     """
     if state_size % blocks:
         raise ValueError(
@@ -71,12 +106,21 @@ def s5_init(state_size: int, blocks: int, conj_sym: bool) -> tuple[np.ndarray, n
 
 
 def s4d_init(kind: str, n_modes: int) -> np.ndarray:
-    """S4D's diagonal initialisations, `n_modes` complex eigenvalues (one per conjugate pair).
+    """S4D's diagonal initialisations.
 
-    - `"legs"`: the HiPPO-N spectrum (same as S5 and DSS), real part -1/2;
-    - `"inv"`: imaginary parts `(N/π)(N/(2n+1) - 1)` with `N = 2 n_modes`, real part -1/2;
-    - `"lin"`: imaginary parts `π n`, real part -1/2;
-    - `"real"`: real eigenvalues `-(n+1)` (the raw HiPPO-LegS spectrum).
+    **Arguments:**
+
+    - `kind`: one of
+        - `"legs"`: the HiPPO-N spectrum (same as S5 and DSS), real part -1/2;
+        - `"inv"`: imaginary parts `(N/π)(N/(2n+1) - 1)` with `N = 2 n_modes`, real part
+          -1/2;
+        - `"lin"`: imaginary parts `π n`, real part -1/2;
+        - `"real"`: real eigenvalues `-(n+1)` (the raw HiPPO-LegS spectrum).
+    - `n_modes`: the number of complex modes.
+
+    **Returns:**
+
+    `(n_modes,)` complex128 eigenvalues, one per conjugate pair.
     """
     n = np.arange(n_modes, dtype=np.float64)
     full = 2 * n_modes
@@ -93,10 +137,19 @@ def s4d_init(kind: str, n_modes: int) -> np.ndarray:
 
 
 def skew_hippo(n_modes: int) -> np.ndarray:
-    """DSS's skew-HiPPO spectrum: eigenvalues of the skew part of HiPPO of size `2 n_modes`,
-    sorted by descending imaginary part, first `n_modes` kept, shifted by -1/2.
+    """DSS's skew-HiPPO spectrum.
 
-    Computed with a general (non-Hermitian) eigensolver, independently of `hippo_n`.
+    The eigenvalues of the skew part of HiPPO of size `2 n_modes`, sorted by descending
+    imaginary part, first `n_modes` kept, shifted by -1/2. Computed with a general
+    (non-Hermitian) eigensolver, independently of `hippo_n`.
+
+    **Arguments:**
+
+    - `n_modes`: the number of complex modes.
+
+    **Returns:**
+
+    `(n_modes,)` complex128 eigenvalues.
     """
     a = hippo_legs(2 * n_modes)
     evals = np.linalg.eigvals(0.5 * (a - a.T))

@@ -15,11 +15,23 @@ from ._siso import AbstractSISOLayer
 
 
 class AbstractS4DInit(eqx.Module):
-    """An S4D initial spectrum: `init(n_modes)` gives `n_modes` complex eigenvalues
-    (one per conjugate pair) as float64 numpy."""
+    """An S4D initial spectrum: `init(n_modes)` gives `n_modes` complex eigenvalues.
+
+    One eigenvalue per conjugate pair, as float64 numpy.
+    """
 
     @abc.abstractmethod
     def __call__(self, n_modes: int) -> np.ndarray:
+        """The initial spectrum.
+
+        **Arguments:**
+
+        - `n_modes`: the number of complex modes (one per conjugate pair).
+
+        **Returns:**
+
+        `(n_modes,)` complex128 eigenvalues.
+        """
         raise NotImplementedError
 
 
@@ -109,6 +121,7 @@ class S4DLayer(AbstractSISOLayer):
         - `dt_min`, `dt_max`: range of the log-uniform initial `Δ` per channel.
         - `discretisation`: a rule object (`ZOH()` by default).
         - `scan`: a scan backend (chosen per JAX backend by default).
+        - `dtype`: the real dtype of the parameters (default: JAX's default float dtype).
         - `key`: a `jax.random` key.
         """
         if state_size % 2:

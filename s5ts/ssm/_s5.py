@@ -59,11 +59,15 @@ class S5Layer(AbstractSSMLayer):
         - `hidden_size`: H, the input and output width.
         - `state_size`: P, the full real state size; the layer carries P/2 complex
           states with `conj_sym` (the default), else P.
-        - `blocks`: J, the number of identical HiPPO-N blocks P is split into.
-        - `clip_eigs`: keep `Re Λ ≤ -1e-4`, a minimum decay rate for unbounded sequences.
+        - `blocks`: J, the number of identical HiPPO-N blocks P is split into (default 1).
+        - `conj_sym`: keep one state of each conjugate pair and read out `2 Re(C̃ x)`
+          (default `True`); each block then needs an even size.
+        - `clip_eigs`: keep `Re Λ ≤ -1e-4`, a minimum decay rate for unbounded sequences
+          (default `False`).
         - `dt_min`, `dt_max`: range of the log-uniform initial `Δ` per state.
         - `discretisation`: a rule object (`ZOH()` by default).
         - `scan`: a scan backend (chosen per JAX backend by default).
+        - `dtype`: the real dtype of the parameters (default: JAX's default float dtype).
         - `key`: a `jax.random` key.
         """
         dtype = jnp.zeros(()).dtype if dtype is None else dtype
@@ -78,7 +82,8 @@ class S5Layer(AbstractSSMLayer):
         B_tilde = V.conj().T @ B
         # C ~ truncated normal with std 1/sqrt(P) for Re and Im, then C̃ = C V.
         C = np.asarray(_trunc_normal(c_key, (2, hidden_size, n_rows), 1 / np.sqrt(n_rows)))
-        C_tilde = (C[0] + 1j * C[1]) @ V
+        C_tilde = C @ V  # Re and Im parts separately (the rounding of the recorded runs)
+        C_tilde = C_tilde[0] + 1j * C_tilde[1]
 
         self.Lambda_log_neg_re = jnp.asarray(np.log(-Lambda.real), dtype)
         self.Lambda_im = jnp.asarray(Lambda.imag, dtype)
@@ -99,6 +104,7 @@ class S5Layer(AbstractSSMLayer):
 
     @property
     def state_shape(self) -> tuple[int, ...]:
+        """`(P/2,)` with `conj_sym`, else `(P,)`."""
         return self.Lambda_im.shape
 
     def _spectrum(self):

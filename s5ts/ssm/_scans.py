@@ -23,11 +23,29 @@ class AbstractScan(eqx.Module):
         b: Complex[Array, " length *state"],
         x0: Complex[Array, "*state"],
     ) -> Complex[Array, " length *state"]:
+        """Run the recurrence from `x0`.
+
+        **Arguments:**
+
+        - `a`: the multipliers `a_k`, `(L, *state)`.
+        - `b`: the inputs `b_k`, `(L, *state)`.
+        - `x0`: the state before the first element, `(*state)`.
+
+        **Returns:**
+
+        Every state `x_k`, `(L, *state)`: `xs[k]` is the state after element `k`.
+        """
         raise NotImplementedError
 
 
 class SequentialScan(AbstractScan):
-    """`lax.scan` over time. Unrolling measured slower on CPU (`benchmarks/scan.py`), so 1."""
+    """`lax.scan` over time.
+
+    **Arguments:**
+
+    - `unroll`: `lax.scan`'s unroll factor (default 1: unrolling measured slower on CPU,
+      `benchmarks/scan.py`).
+    """
 
     unroll: int = eqx.field(static=True, default=1)
 
@@ -63,6 +81,10 @@ def default_scan() -> AbstractScan:
     On CPU the sequential scan wins by a wide margin (the parallel scan does ~3× the
     work with no parallel hardware to spend it on); on GPU/TPU the associative scan's
     O(log L) depth wins.
+
+    **Returns:**
+
+    `SequentialScan()` on CPU, else `AssociativeScan()`.
     """
     if jax.default_backend() == "cpu":
         return SequentialScan()

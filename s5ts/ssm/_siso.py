@@ -35,9 +35,19 @@ class AbstractSISOLayer(AbstractSSMLayer):
         return factor * jnp.real(jnp.sum(C * x, axis=-1)) + self._feedthrough() * u
 
     def kernel(self, length: int, dt: float = 1.0) -> Float[Array, "length hidden"]:
-        """The impulse response on a regular grid with gap `dt`, `(length, H)`.
+        """The impulse response on a regular grid with gap `dt`.
 
-        `K[l, h] = factor · Re Σ_n C[h,n] γ̄[h,n] B[h,n] Λ̄[h,n]^l` (Vandermonde form).
+        `K[l, h] = factor · Re Σ_n C[h,n] γ̄[h,n] B[h,n] Λ̄[h,n]^l` (Vandermonde form),
+        without the feedthrough `D`.
+
+        **Arguments:**
+
+        - `length`: the number of lags L.
+        - `dt`: the gap between events (default 1.0).
+
+        **Returns:**
+
+        The kernel `K`, `(L, H)`.
         """
         Lambda_bar, gamma = self._coefficients(jnp.full((1,), dt))
         Lambda_bar, gamma = Lambda_bar[0], gamma[0]
@@ -51,6 +61,15 @@ class AbstractSISOLayer(AbstractSSMLayer):
 
         Equal to `layer(u, full(L, dt))` from a zero state. The FFT length is 2L so that
         the circular convolution it computes equals the causal linear one.
+
+        **Arguments:**
+
+        - `u`: inputs `(L, H)`.
+        - `dt`: the gap between events (default 1.0).
+
+        **Returns:**
+
+        The outputs `(L, H)`.
         """
         length = u.shape[0]
         K = self.kernel(length, dt)
