@@ -20,6 +20,7 @@ from ._losses import (
 )
 from ._plot import plot_forecast as plot_forecast
 from .forecaster import (
+    BaselineWarning as BaselineWarning,
     ForecastState as ForecastState,
     NotFittedError as NotFittedError,
     S5Forecaster as S5Forecaster,

@@ -31,7 +31,8 @@ class Batch(NamedTuple):
     valid: np.ndarray  # (B, L) bool
     xq: np.ndarray  # (B, Q, F) query features
     tau: np.ndarray  # (B, Q) time from the cutoff to each query
-    locf: np.ndarray  # (B, C) LOCF at the cutoff: the forecast's starting point
+    locf: np.ndarray  # (B, C) LOCF at the cutoff (scaled; 0 = never seen)
+    level: np.ndarray  # (B, C) the series' running mean at the cutoff (scaled; 0 = never)
     y: np.ndarray  # (B, Q, C) scaled truth, 0 where not observed
     mask: np.ndarray  # (B, Q, C) bool, True where observed (all False for padding)
 
@@ -65,6 +66,7 @@ def assemble(
         xq=np.zeros((b, n_queries, n_f), np.float32),
         tau=np.zeros((b, n_queries), np.float32),
         locf=np.zeros((b, n_t), np.float32),
+        level=np.zeros((b, n_t), np.float32),
         y=np.zeros((b, n_queries, n_t), np.float32),
         mask=np.zeros((b, n_queries, n_t), bool),
     )
@@ -75,6 +77,7 @@ def assemble(
         m, q = c + 1 - s, len(tau)
         out.x[i, :m], out.dt[i, :m], out.valid[i, :m] = f.x[s : c + 1], f.dt[s : c + 1], True
         out.xq[i, :q], out.tau[i, :q], out.locf[i] = f.query(c, tau), tau, f.locf[c]
+        out.level[i] = f.level[c]
         if y is not None:
             obs = ~np.isnan(y)
             out.y[i, :q], out.mask[i, :q] = np.where(obs, y, 0.0), obs

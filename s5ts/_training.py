@@ -37,7 +37,7 @@ def batch_loss(
     units).
     """
     mean, scale = model.batched(
-        batch.x, batch.dt, batch.valid, batch.xq, batch.tau, batch.locf, key=key
+        batch.x, batch.dt, batch.valid, batch.xq, batch.tau, batch.locf, batch.level, key=key
     )
     return loss(mean, scale, batch.y, batch.mask, weights)
 
@@ -49,6 +49,30 @@ def train_step(model, opt_state, batch: Batch, key: jax.Array, optimizer, loss, 
     params = eqx.filter(model, eqx.is_inexact_array)
     updates, opt_state = optimizer.update(grads, opt_state, params)
     return eqx.apply_updates(model, updates), opt_state, value
+
+
+def validation_scores(model: ForecastNet, batches: list[Batch]) -> dict[str, float]:
+    """MSE of the model and of the simple forecasts on held-out batches, per variable then
+    averaged over the variables (scaled units): `model`, `locf` (last observed value),
+    `series_mean` (the series' mean so far) and `train_mean` (the training mean)."""
+    sq: dict[str, np.ndarray] = {}
+    count = 0.0
+    for batch in batches:
+        mean, _ = forecast_batch(model, batch)
+        preds = {
+            "model": np.asarray(mean),
+            "locf": np.broadcast_to(batch.locf[:, None], batch.y.shape),
+            "series_mean": np.broadcast_to(batch.level[:, None], batch.y.shape),
+            "train_mean": np.zeros(batch.y.shape, np.float32),
+        }
+        for name, pred in preds.items():
+            err = np.where(batch.mask, (pred.astype(np.float64) - batch.y) ** 2, 0.0)
+            sq[name] = sq.get(name, 0.0) + err.sum(axis=(0, 1))
+        count = count + batch.mask.sum(axis=(0, 1))
+    seen = np.asarray(count) > 0
+    if not seen.any():
+        return {}
+    return {name: float(np.mean(v[seen] / count[seen])) for name, v in sq.items()}
 
 
 def evaluate(

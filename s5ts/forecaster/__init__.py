@@ -6,7 +6,7 @@
 """
 
 from ._checks import check_hyperparameters as check_hyperparameters
-from ._errors import NotFittedError as NotFittedError
+from ._errors import BaselineWarning as BaselineWarning, NotFittedError as NotFittedError
 from ._estimator import S5Forecaster as S5Forecaster
 from ._fitted import Architecture as Architecture, FittedForecaster as FittedForecaster
 from ._hyperparameters import (

@@ -5,6 +5,7 @@ training ends early (non-finite loss, Ctrl-C), so the forecaster stays usable wi
 best weights so far; the error is returned beside it for the estimator to raise.
 """
 
+import sys
 import warnings
 
 import jax
@@ -19,11 +20,13 @@ from .._batches import (
 )
 from .._checkpoints import Checkpoint, fingerprint
 from .._losses import as_loss
+from .._network import N_BASELINES
 from .._optimizer import make_optimizer
-from .._training import train
+from .._training import train, validation_scores
 from ..data import Scaler, TimeScale, read_panel
 from ..ssm import ZOH
 from ._checks import check_callbacks, check_fit_panel, check_hyperparameters, target_weights
+from ._errors import BaselineWarning
 from ._fitted import Architecture, FittedForecaster, panel_features, to_model_span
 from ._predict import PREDICT_QUERIES
 
@@ -56,7 +59,6 @@ def fit(params, df, static_df, val_df, id_col, time_col, target_cols, callbacks,
             time_col=time_col,
             target_cols=panel.target_cols,
             duplicates=duplicates,
-            what="val_df",
         )
         if not val_panel.time_kind.same_as(panel.time_kind):
             raise TypeError(
@@ -117,7 +119,8 @@ def fit(params, df, static_df, val_df, id_col, time_col, target_cols, callbacks,
         discretisation=ZOH() if rule is None else rule,
     )
     init_key, train_key = jax.random.split(jax.random.key(params["random_state"]))
-    model = architecture.build(init_key)
+    prior = blend_prior(train_feats, horizon, context, max_len, n_queries, params["random_state"])
+    model = architecture.build(init_key, blend_prior=prior)
     optimizer = make_optimizer(
         model, params["learning_rate"], params["max_steps"], weight_decay=params["weight_decay"]
     )
@@ -150,6 +153,8 @@ def fit(params, df, static_df, val_df, id_col, time_col, target_cols, callbacks,
         callbacks=callbacks,
         checkpoint=checkpoint,
     )
+    scores = validation_scores(result.model, val_batches) if val_batches else {}
+    _report_scores(scores, params["verbose"])
     fitted = FittedForecaster(
         id_col=id_col,
         time_col=time_col,
@@ -171,8 +176,71 @@ def fit(params, df, static_df, val_df, id_col, time_col, target_cols, callbacks,
             "stopped": result.stopped,
         },
         report=report,
+        validation_scores=scores,
     )
     return fitted, _stop_error(result, bool(val_batches))
+
+
+def blend_prior(feats, horizon, context, max_len, n_queries, seed: int) -> np.ndarray:
+    """(C, 3) weights of (LOCF, series mean, training mean) that forecast the training
+    targets best, per target: the network's starting point.
+
+    A grid over the simplex (steps of 0.1) scored on randomly cut training samples, drawn
+    from their own random stream so that the training draws do not depend on it.
+    """
+    rng = np.random.default_rng([seed, 1])
+    n_t = feats[0].y.shape[1]
+    sq = np.zeros((len(_SIMPLEX), n_t))
+    count = np.zeros(n_t)
+    for _ in range(_PRIOR_BATCHES):
+        b = sample_batch(
+            feats,
+            rng,
+            batch_size=64,
+            horizon=horizon,
+            context=context,
+            max_len=max_len,
+            n_queries=n_queries,
+        )
+        y, m = b.y.astype(np.float64), b.mask
+        for k, (w_locf, w_mean, _) in enumerate(_SIMPLEX):
+            pred = w_locf * b.locf[:, None] + w_mean * b.level[:, None]
+            sq[k] += np.where(m, (pred - y) ** 2, 0.0).sum(axis=(0, 1))
+        count += m.sum(axis=(0, 1))
+    best = _SIMPLEX[np.argmin(sq, axis=0)]  # (C, 3); unobserved targets: the first point
+    return np.where(count[:, None] > 0, best, _SIMPLEX[0])
+
+
+_PRIOR_BATCHES = 8
+_SIMPLEX = np.array(
+    [(a / 10, b / 10, 1 - (a + b) / 10) for a in range(10, -1, -1) for b in range(11 - a)]
+)
+assert _SIMPLEX.shape[1] == N_BASELINES
+
+
+def _report_scores(scores: dict, verbose: bool) -> None:
+    """Say how the model compares with the simple forecasts on the validation series, and
+    warn when it does not beat the best of them."""
+    if not scores:
+        return
+    if verbose:
+        print(
+            f"s5ts fit: validation MSE (scaled units) {scores['model']:.4g}; last value "
+            f"{scores['locf']:.4g}, series mean {scores['series_mean']:.4g}, training mean "
+            f"{scores['train_mean']:.4g}",
+            file=sys.stderr,
+        )
+    best = min(("locf", "series_mean"), key=scores.__getitem__)
+    if scores["model"] >= scores[best]:
+        name = {"locf": "the last observed value", "series_mean": "each series' own mean"}
+        warnings.warn(
+            f"fit: on the validation series the model's MSE ({scores['model']:.4g}, scaled "
+            f"units) is not below that of forecasting {name[best]} ({scores[best]:.4g}); "
+            "it is no better than that baseline here. More series, a longer max_steps or "
+            "a smaller model may help; validation_scores_ has the figures.",
+            BaselineWarning,
+            stacklevel=4,
+        )
 
 
 def _stop_error(result, validated: bool) -> BaseException | None:

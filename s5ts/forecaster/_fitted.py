@@ -3,13 +3,14 @@
 A `FittedForecaster` is everything a fitted `S5Forecaster` knows beyond its
 hyperparameters: the frame's column names, the time scale and scalers fitted on the
 training data, the static normalisation, the spans in model units, the network, and
-what happened in training. Adding a fitted attribute means adding a field here (and to
-`to_config` / `from_config` below, which save and load read): nothing else lists them.
-The estimator shows each field `name` as the attribute `name_` (scikit-learn's
-convention for fitted state).
+what happened in training. Adding a fitted attribute means adding a field here: save
+and load write every field by its declared type (`to_config` / `from_config`, through
+`_json`), and the estimator shows each field `name` as the attribute `name_`
+(scikit-learn's convention for fitted state).
 """
 
 import dataclasses
+import typing
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -18,6 +19,7 @@ import numpy as np
 from .._features import SeriesFeatures, n_features, series_features
 from .._network import ForecastNet
 from ..data import ConversionReport, Panel, Scaler, TimeScale, check_has_targets, read_panel
+from . import _json
 
 
 class Runtime(NamedTuple):
@@ -41,8 +43,9 @@ class Architecture:
     dropout: float
     discretisation: object  # an s5ts.ssm.AbstractDiscretisation
 
-    def build(self, key) -> ForecastNet:
-        """A freshly initialised network (or, for loading, the skeleton to fill)."""
+    def build(self, key, blend_prior=None) -> ForecastNet:
+        """A freshly initialised network (or, for loading, the skeleton to fill);
+        `blend_prior` as in `ForecastNet`."""
         return ForecastNet(
             self.n_features,
             self.n_targets,
@@ -52,6 +55,7 @@ class Architecture:
             n_layers=self.n_layers,
             dropout=self.dropout,
             discretisation=self.discretisation,
+            blend_prior=blend_prior,
             key=key,
         )
 
@@ -72,9 +76,12 @@ class FittedForecaster:
     horizon: float  # span of the training targets after a cutoff, model units
     max_len: int  # most history events the network sees at once
     architecture: Architecture
-    model: ForecastNet
+    model: ForecastNet | None  # None only while loading, before the weights are read
     history: dict = field(default_factory=dict)  # losses, best step, why training stopped
     report: ConversionReport | None = None  # what reading the training frame did
+    # Validation MSE of the model and of the simple forecasts (`model`, `locf`,
+    # `series_mean`, `train_mean`; scaled units); empty without validation series.
+    validation_scores: dict = field(default_factory=dict)
 
     @property
     def n_features(self) -> int:
@@ -95,7 +102,6 @@ class FittedForecaster:
             time_col=self.time_col,
             target_cols=self.target_cols,
             duplicates=duplicates,
-            what=what,
         )
         kind = self.time_scale.kind
         if not panel.time_kind.same_as(kind):
@@ -130,6 +136,36 @@ class FittedForecaster:
 
     def replace(self, **changes) -> "FittedForecaster":
         return dataclasses.replace(self, **changes)
+
+    # -- files --------------------------------------------------------------------------
+
+    def to_config(self) -> dict:
+        """Every field but the network's weights, as JSON (the weights go to their own
+        file). The training history keeps its summary, not the per-step losses."""
+        kinds = typing.get_type_hints(FittedForecaster)
+        out = {}
+        for f in dataclasses.fields(self):
+            if f.name == "model":
+                continue
+            value = getattr(self, f.name)
+            if f.name == "history":
+                value = {k: v for k, v in value.items() if k in ("best_step", "stopped")}
+            out[f.name] = _json.encode(value, kinds[f.name])
+        return out
+
+    @classmethod
+    def from_config(cls, config: dict) -> "FittedForecaster":
+        """The fitted state of `to_config`'s JSON, without weights (`model` is None)."""
+        kinds = typing.get_type_hints(cls)
+        values = {}
+        for f in dataclasses.fields(cls):
+            if f.name == "model":
+                continue
+            if f.name in config:
+                values[f.name] = _json.decode(config[f.name], kinds[f.name])
+            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise KeyError(f.name)
+        return cls(model=None, **values)
 
 
 def panel_features(panel: Panel, time_scale: TimeScale, scaler: Scaler, static: np.ndarray):

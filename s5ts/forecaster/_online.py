@@ -218,6 +218,7 @@ def _forecast(fitted, state: ForecastState, series, tau):
         at = np.flatnonzero(series == s)
         xq[at] = _at_last_event(state, s).query(0, tau[at])
     n_t = len(fitted.target_cols)
+    level = state.total / np.maximum(state.count, 1)
     mean, scale = np.zeros((len(series), n_t)), np.zeros((len(series), n_t))
     for start in range(0, len(series), QUERY_BATCH):
         at = np.arange(start, min(start + QUERY_BATCH, len(series)))
@@ -229,6 +230,7 @@ def _forecast(fitted, state: ForecastState, series, tau):
             _pad_rows(xq[at], b)[:, None],
             _pad_rows(tau[at].astype(np.float32), b)[:, None],
             _pad_rows(state.locf[series[at]].astype(np.float32), b),
+            _pad_rows(level[series[at]].astype(np.float32), b),
         )
         mean[at], scale[at] = np.asarray(m)[: len(at), 0], np.asarray(s)[: len(at), 0]
     return mean, scale

@@ -1,17 +1,14 @@
 """Save / load a fitted forecaster as a directory: `config.json` + `model.eqx`.
 
-No pickle: the config is JSON, the weights are raw arrays read with `allow_pickle=False`
-into a skeleton rebuilt from the config, so loading a file cannot run code. Writes go to
-a temporary directory that is renamed into place (`s5ts._atomic_io`). Option objects
-(discretisation rules, losses) are written as their class name and fields, and read back
-only from a fixed list of known classes.
+No pickle: the config is JSON (`_json`: option objects by class name from a fixed
+list), the weights are raw arrays read with `allow_pickle=False` into a skeleton rebuilt
+from the config, so loading a file cannot run code. Writes go to a temporary directory
+that is renamed into place (`s5ts._atomic_io`).
 """
 
-import dataclasses
 from pathlib import Path
 
 import jax
-import numpy as np
 
 from .._atomic_io import (
     check_overwritable,
@@ -22,36 +19,14 @@ from .._atomic_io import (
     write_json,
 )
 from .._features import n_features
-from .._losses import GaussianNLL, SquaredError
-from ..data import ConversionReport, Scaler, TimeScale
-from ..ssm import ZOH, Bilinear, Impulse
 from ._checks import check_hyperparameters
-from ._fitted import Architecture, FittedForecaster
+from ._fitted import FittedForecaster
+from ._json import decode_option, encode_option
 
 
 FORMAT = "s5ts.S5Forecaster"
 FORMAT_VERSION = 2
 _WHAT = "a saved S5Forecaster"
-# The only classes a config may name: loading never imports or calls anything else.
-_OPTIONS = {cls.__name__: cls for cls in (ZOH, Impulse, Bilinear, GaussianNLL, SquaredError)}
-
-
-def encode_option(value):
-    """An option object as JSON (`{"class": name, fields...}`); other values unchanged."""
-    if type(value).__name__ in _OPTIONS and _OPTIONS[type(value).__name__] is type(value):
-        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
-        return {"class": type(value).__name__, **fields}
-    if hasattr(value, "__dataclass_fields__"):  # an option this version cannot write
-        raise ValueError(f"cannot save {value!r}: only {sorted(_OPTIONS)} can be written to JSON")
-    return value
-
-
-def decode_option(value):
-    """The inverse of `encode_option` (strings and plain values pass through)."""
-    if isinstance(value, dict) and "class" in value:
-        fields = {k: v for k, v in value.items() if k != "class"}
-        return _OPTIONS[value["class"]](**fields)
-    return value
 
 
 def _as_path(path) -> Path:
@@ -67,29 +42,11 @@ def save(path, params: dict, fitted: FittedForecaster) -> None:
     params = {k: encode_option(v) for k, v in params.items()}
     if params["target_weights"] is not None:  # numpy numbers are not JSON
         params["target_weights"] = {k: float(v) for k, v in params["target_weights"].items()}
-    arch = fitted.architecture
     config = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "hyperparameters": params,
-        "fitted": {
-            "id_col": fitted.id_col,
-            "time_col": fitted.time_col,
-            "target_cols": list(fitted.target_cols),
-            "static_cols": list(fitted.static_cols),
-            "time_scale": fitted.time_scale.to_dict(),
-            "scaler": fitted.scaler.to_dict(),
-            "static_mean": fitted.static_mean.tolist(),
-            "static_std": fitted.static_std.tolist(),
-            "context": fitted.context,
-            "horizon": fitted.horizon,
-            "max_len": fitted.max_len,
-            "architecture": {
-                f.name: encode_option(getattr(arch, f.name)) for f in dataclasses.fields(arch)
-            },
-            "history": {k: v for k, v in fitted.history.items() if k in ("best_step", "stopped")},
-            "report": None if fitted.report is None else _report_to_json(fitted.report),
-        },
+        "fitted": fitted.to_config(),
     }
 
     def fill(tmp: Path) -> None:
@@ -114,25 +71,8 @@ def load(path, defaults: dict) -> tuple[dict, FittedForecaster]:
             raise ValueError(f"unknown hyperparameter(s) {unknown}")
         params = defaults | saved
         check_hyperparameters(params)
-        f = config["fitted"]
-        arch = Architecture(**{k: decode_option(v) for k, v in dict(f["architecture"]).items()})
-        fitted = FittedForecaster(
-            id_col=str(f["id_col"]),
-            time_col=str(f["time_col"]),
-            target_cols=tuple(str(c) for c in f["target_cols"]),
-            static_cols=tuple(str(c) for c in f["static_cols"]),
-            time_scale=TimeScale.from_dict(f["time_scale"]),
-            scaler=Scaler.from_dict(f["scaler"]),
-            static_mean=np.asarray(f["static_mean"], dtype=np.float64),
-            static_std=np.asarray(f["static_std"], dtype=np.float64),
-            context=None if f["context"] is None else float(f["context"]),
-            horizon=float(f["horizon"]),
-            max_len=f["max_len"],
-            architecture=arch,
-            model=None,
-            history=dict(f.get("history", {})),
-            report=None if f.get("report") is None else ConversionReport(**f["report"]),
-        )
+        fitted = FittedForecaster.from_config(dict(config["fitted"]))
+        arch = fitted.architecture
         _check_consistent(fitted, path / "model.eqx")
         skeleton = arch.build(jax.random.key(0))
     except (KeyError, TypeError, ValueError, AttributeError) as err:
@@ -141,11 +81,6 @@ def load(path, defaults: dict) -> tuple[dict, FittedForecaster]:
         ) from err
     model = load_leaves(path / "model.eqx", skeleton, _WHAT)
     return params, fitted.replace(model=model)
-
-
-def _report_to_json(report: ConversionReport) -> dict:
-    out = dataclasses.asdict(report)
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
 
 
 def _check_consistent(fitted: FittedForecaster, weights: Path) -> None:
