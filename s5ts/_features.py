@@ -76,20 +76,34 @@ class Carry(NamedTuple):
         return cls(-FIRST_GAP, np.full(n_targets, np.nan), zeros, zeros, np.zeros_like(zeros, int))
 
 
-def series_features(t: np.ndarray, y: np.ndarray, static: np.ndarray) -> SeriesFeatures:
-    """Features of one series from times (n,) (from 0) and scaled values (n, C)."""
-    return continue_features(t, y, static, Carry.start(y.shape[1]))[0]
+def series_features(
+    t: np.ndarray, y: np.ndarray, static: np.ndarray, bounds: np.ndarray | None = None
+) -> SeriesFeatures:
+    """Features of one series from times (n,) (from 0) and scaled values (n, C); `bounds`
+    as in `continue_features`."""
+    return continue_features(t, y, static, Carry.start(y.shape[1]), bounds)[0]
 
 
 def continue_features(
-    t: np.ndarray, y: np.ndarray, static: np.ndarray, carry: Carry
+    t: np.ndarray,
+    y: np.ndarray,
+    static: np.ndarray,
+    carry: Carry,
+    bounds: np.ndarray | None = None,
 ) -> tuple[SeriesFeatures, Carry]:
     """Features of events at times `t` (n,) with scaled values `y` (n, C) that follow the
     events summarised by `carry`, and the carry after them. Streaming continues a series
     with it, so an update's features are those of the whole history by construction.
+
+    `bounds` (2, C): the values enter the inputs (and LOCF and running mean) clipped to
+    this range, so that an entry error (a temperature of -17.8 °C) cannot drag a forecast
+    with it; the targets `y` stay as they are.
     """
     n, n_t = y.shape
     obs = ~np.isnan(y)
+    target = y
+    if bounds is not None:
+        y = np.clip(y, bounds[0], bounds[1])  # NaN stays NaN
     latest = np.maximum.accumulate(np.where(obs, np.arange(n)[:, None], -1), axis=0)
     new = latest >= 0
     seen_at = np.where(new, t[np.maximum(latest, 0)], carry.seen_at)
@@ -118,7 +132,7 @@ def continue_features(
         t=t,
         x=np.concatenate(cols, axis=1).astype(np.float32),
         dt=dt.astype(np.float32),
-        y=y.astype(np.float32),
+        y=target.astype(np.float32),
         locf=locf.astype(np.float32),
         since=since,
         seen=seen,

@@ -54,7 +54,8 @@ def train_step(model, opt_state, batch: Batch, key: jax.Array, optimizer, loss, 
 def validation_scores(model: ForecastNet, batches: list[Batch]) -> dict[str, float]:
     """MSE of the model and of the simple forecasts on held-out batches, per variable then
     averaged over the variables (scaled units): `model`, `locf` (last observed value),
-    `series_mean` (the series' mean so far) and `train_mean` (the training mean)."""
+    `series_mean` (the series' mean so far) and `train_mean` (the training mean). The
+    history is read as the model reads it (values clipped to the input bounds)."""
     sq: dict[str, np.ndarray] = {}
     count = 0.0
     for batch in batches:

@@ -27,7 +27,13 @@ from ..data import Scaler, TimeScale, read_panel
 from ..ssm import ZOH
 from ._checks import check_callbacks, check_fit_panel, check_hyperparameters, target_weights
 from ._errors import BaselineWarning
-from ._fitted import Architecture, FittedForecaster, panel_features, to_model_span
+from ._fitted import (
+    Architecture,
+    FittedForecaster,
+    input_bounds,
+    panel_features,
+    to_model_span,
+)
 from ._predict import PREDICT_QUERIES
 
 
@@ -71,9 +77,11 @@ def fit(params, df, static_df, val_df, id_col, time_col, target_cols, callbacks,
     static_mean = static.mean(0)
     static_std = np.where(static.std(0) > 0, static.std(0), 1.0)
 
+    bounds = input_bounds(scaler.transform(panel.values))
+
     def features(p):
         s = np.zeros((p.n_series, 0)) if p.static is None else p.static
-        return panel_features(p, time_scale, scaler, (s - static_mean) / static_std)
+        return panel_features(p, time_scale, scaler, (s - static_mean) / static_std, bounds)
 
     context = None
     if params["context"] is not None:
@@ -167,6 +175,7 @@ def fit(params, df, static_df, val_df, id_col, time_col, target_cols, callbacks,
         context=context,
         horizon=horizon,
         max_len=max_len,
+        input_bounds=bounds,
         architecture=architecture,
         model=result.model,
         history={

@@ -10,10 +10,15 @@ and load write every field by its declared type (`to_config` / `from_config`, th
 """
 
 import dataclasses
+import hashlib
+import json
 import typing
+import weakref
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+import equinox as eqx
+import jax
 import numpy as np
 
 from .._features import SeriesFeatures, n_features, series_features
@@ -75,6 +80,9 @@ class FittedForecaster:
     context: float | None  # history span seen before a cutoff, model units (None: all)
     horizon: float  # span of the training targets after a cutoff, model units
     max_len: int  # most history events the network sees at once
+    # (2, C) range of the scaled values as inputs: the training values' 0.2 % and 99.8 %
+    # quantiles, widened by a tenth of their span (outside: entry errors, clipped).
+    input_bounds: np.ndarray
     architecture: Architecture
     model: ForecastNet | None  # None only while loading, before the weights are read
     history: dict = field(default_factory=dict)  # losses, best step, why training stopped
@@ -118,7 +126,9 @@ class FittedForecaster:
 
     def features(self, panel: Panel) -> list[SeriesFeatures]:
         """Every series' event features, in model units."""
-        return panel_features(panel, self.time_scale, self.scaler, self.statics(panel))
+        return panel_features(
+            panel, self.time_scale, self.scaler, self.statics(panel), self.input_bounds
+        )
 
     def statics(self, panel: Panel) -> np.ndarray:
         """(S, K) normalised static covariates of the panel's series (zeros without any)."""
@@ -136,6 +146,23 @@ class FittedForecaster:
 
     def replace(self, **changes) -> "FittedForecaster":
         return dataclasses.replace(self, **changes)
+
+    def fingerprint(self) -> str:
+        """SHA-256 of what decides the forecasts: the config (less the training record)
+        and the network's weights. Equal for a saved and loaded (or pickled) copy; computed
+        once per object (the object is frozen: the cache is beside it)."""
+        cached = _FINGERPRINTS.get(self)
+        if cached is None:
+            config = self.to_config()
+            for name in ("history", "report", "validation_scores"):
+                config.pop(name)
+            h = hashlib.sha256(json.dumps(config, sort_keys=True, allow_nan=False).encode())
+            for leaf in jax.tree.leaves(eqx.filter(self.model, eqx.is_array)):
+                a = np.asarray(leaf)
+                h.update(f"{a.dtype.str}{a.shape}".encode())
+                h.update(np.ascontiguousarray(a).tobytes())
+            cached = _FINGERPRINTS[self] = h.hexdigest()
+        return cached
 
     # -- files --------------------------------------------------------------------------
 
@@ -168,14 +195,36 @@ class FittedForecaster:
         return cls(model=None, **values)
 
 
-def panel_features(panel: Panel, time_scale: TimeScale, scaler: Scaler, static: np.ndarray):
-    """Per-series features of a panel with normalised statics (S, K)."""
+# FittedForecaster -> fingerprint; entries go with their objects.
+_FINGERPRINTS: "weakref.WeakKeyDictionary[FittedForecaster, str]" = weakref.WeakKeyDictionary()
+
+
+def panel_features(
+    panel: Panel,
+    time_scale: TimeScale,
+    scaler: Scaler,
+    static: np.ndarray,
+    bounds: np.ndarray | None,
+):
+    """Per-series features of a panel with normalised statics (S, K) and input bounds."""
     t = time_scale.elapsed(panel)
     y = scaler.transform(panel.values)
     return [
-        series_features(t[a:b], y[a:b], static[i])
+        series_features(t[a:b], y[a:b], static[i], bounds)
         for i, (a, b) in enumerate(zip(panel.indptr[:-1], panel.indptr[1:], strict=True))
     ]
+
+
+def input_bounds(scaled: np.ndarray, quantile: float = 0.002) -> np.ndarray:
+    """(2, C) input bounds from training values (N, C) in scaled units (NaN: unobserved);
+    unbounded for a variable never observed."""
+    lo, hi = np.full(scaled.shape[1], -np.inf), np.full(scaled.shape[1], np.inf)
+    seen = (~np.isnan(scaled)).any(0)
+    if seen.any():
+        q = np.nanquantile(scaled[:, seen], [quantile, 1 - quantile], axis=0)
+        pad = 0.1 * (q[1] - q[0])
+        lo[seen], hi[seen] = q[0] - pad, q[1] + pad
+    return np.stack([lo, hi])
 
 
 def to_model_span(time_scale: TimeScale, x, what: str) -> float:

@@ -57,8 +57,9 @@ def encode(value, kind):
     kind = _unwrap(kind)
     if kind in (TimeScale, Scaler):
         return value.to_dict()
-    if kind is np.ndarray:
-        return np.asarray(value).tolist()
+    if kind is np.ndarray:  # JSON has no infinity: "inf" / "-inf"
+        a = np.asarray(value, dtype=np.float64)
+        return np.where(np.isfinite(a), a.astype(object), a.astype(str)).tolist()
     if kind is ConversionReport:
         return {
             k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(value).items()

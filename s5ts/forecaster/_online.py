@@ -160,7 +160,7 @@ def _advance(
     for i, (a, b) in enumerate(zip(panel.indptr[:-1], panel.indptr[1:], strict=True)):
         r = rows[i]
         carry = Carry(*(c[r] for c in carried))
-        f, after = continue_features(t[a:b], y[a:b], state.static[r], carry)
+        f, after = continue_features(t[a:b], y[a:b], state.static[r], carry, fitted.input_bounds)
         t_last[r], seen_at[r], locf[r], total[r], count[r] = after
         xs.append(f.x), dts.append(f.dt)
     encoded = _encode(fitted, tuple(s[rows] for s in state.states), xs, dts, batch_size)

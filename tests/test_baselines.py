@@ -1,0 +1,95 @@
+"""`fit` measures the model against the simple forecasts on its validation series
+(`validation_scores_`), says so when verbose, and warns when the model does not beat
+them; the network starts from the blend of those forecasts that fits the training data."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from _tiny import TINY
+
+import s5ts
+from s5ts.datasets import synthetic_vitals
+
+
+HORIZON = 8.0
+
+
+@pytest.fixture(scope="module")
+def split():
+    df, static_df = synthetic_vitals(16, seed=9, hours=24.0)
+    ids = np.sort(df["unique_id"].unique())
+    return df[df["unique_id"].isin(ids[:10])], df[df["unique_id"].isin(ids[10:])], static_df
+
+
+def _reference_scores(model, val: pd.DataFrame) -> dict[str, float]:
+    """The validation baselines rebuilt with pandas: per series the cutoff is its last
+    time at least one horizon before its end, the targets every value in the horizon
+    after it; per-variable MSE in the model's scaled units, then the mean. History values
+    are read as the model reads them: clipped to its input bounds."""
+    targets = list(model.target_cols_)
+    mean, std = model.scaler_.mean, model.scaler_.std
+    lo, hi = model.input_bounds_
+    err = {k: [] for k in ("locf", "series_mean", "train_mean")}
+    for _, s in val.sort_values("ds").groupby("unique_id"):
+        cut = s["ds"][s["ds"] <= s["ds"].iloc[-1] - HORIZON].iloc[-1]
+        hist, fut = s[s["ds"] <= cut], s[(s["ds"] > cut) & (s["ds"] <= cut + HORIZON)]
+        z_hist = np.clip((hist[targets].to_numpy() - mean) / std, lo, hi)
+        z_fut = (fut[targets].to_numpy() - mean) / std
+        preds = {
+            "locf": pd.DataFrame(z_hist).ffill().to_numpy()[-1],
+            "series_mean": np.nanmean(np.where(np.isnan(z_hist), np.nan, z_hist), axis=0),
+            "train_mean": np.zeros(len(targets)),
+        }
+        for name, p in preds.items():
+            err[name].append((np.nan_to_num(p)[None] - z_fut) ** 2)
+    return {
+        name: float(np.nanmean(np.nanmean(np.concatenate(e), axis=0))) for name, e in err.items()
+    }
+
+
+def test_validation_scores_match_an_independent_computation(split, capsys):
+    train, val, static_df = split
+    model = s5ts.S5Forecaster(**(TINY | {"verbose": True, "horizon": HORIZON}))
+    model.fit(train, static_df, val_df=val)
+    scores = model.validation_scores_
+    assert set(scores) == {"model", "locf", "series_mean", "train_mean"}
+    want = _reference_scores(model, val)
+    for name, value in want.items():
+        assert scores[name] == pytest.approx(value, rel=1e-5), name
+    assert np.isfinite(scores["model"])
+    err = capsys.readouterr().err
+    assert "validation MSE" in err and f"last value {scores['locf']:.4g}" in err
+
+
+def test_scores_survive_save_and_load(split, tmp_path):
+    train, val, static_df = split
+    model = s5ts.S5Forecaster(**(TINY | {"horizon": HORIZON})).fit(train, static_df, val)
+    model.save(tmp_path / "m")
+    assert s5ts.S5Forecaster.load(tmp_path / "m").validation_scores_ == model.validation_scores_
+
+
+def test_warns_when_the_model_does_not_beat_the_baselines():
+    # Constant series: each series' last value and mean are exact, so no model can beat
+    # them (a blend that gives the training mean any weight is worse).
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(12):
+        level = rng.normal(80, 10)
+        for t in np.sort(rng.uniform(0, 24, 30)):
+            rows.append((f"s{i}", t, level))
+    df = pd.DataFrame(rows, columns=["unique_id", "ds", "HR"])
+    model = s5ts.S5Forecaster(**(TINY | {"horizon": HORIZON, "max_steps": 2, "eval_every": 1}))
+    with pytest.warns(s5ts.BaselineWarning, match="not below that of forecasting"):
+        model.fit(df)
+    scores = model.validation_scores_
+    assert scores["locf"] == pytest.approx(0.0, abs=1e-12) and scores["model"] > 0
+
+
+def test_the_network_starts_at_the_best_blend_of_the_baselines(split):
+    # With no training step the forecasts are the prior blend: between the last value
+    # and the series mean, never outside them by more than the training-mean share.
+    train, val, static_df = split
+    model = s5ts.S5Forecaster(**(TINY | {"horizon": HORIZON, "learning_rate": 1e-12}))
+    model.fit(train, static_df, val_df=val)
+    scores = model.validation_scores_
+    assert scores["model"] <= max(scores["locf"], scores["series_mean"]) + 1e-6
