@@ -49,6 +49,9 @@ DEFAULT_DATA = ROOT.parent / "shared" / "data" / "physionet2012"
 RESULTS = ROOT / "benchmarks" / "results"
 HISTORY_HOURS = 24.0
 STATIC_COLS = ["Age", "Gender", "Height", "ICUType", "Weight"]
+# Hyperparameters this script sets itself (the protocol's horizon and validation split,
+# weights computed from the data, one model per seed).
+OWN = ("horizon", "target_weights", "random_state", "val_size")
 
 
 def load_converter():
@@ -178,7 +181,7 @@ def main(argv=None) -> None:
             "val_metric": "mse",  # the protocol selects the checkpoint on MSE
             "loss": "mse",
         },
-        skip=("horizon", "target_weights", "random_state", "val_size"),
+        skip=OWN,
     )
     p.add_argument(
         "--target-weights",
@@ -234,7 +237,7 @@ def main(argv=None) -> None:
     if args.baselines_only:
         return
 
-    hyper = hyperparameters_from(args) | {
+    hyper = hyperparameters_from(args, skip=OWN) | {
         "target_weights": loss_weights(train_df, variables, args.target_weights)
     }
     runs = []
