@@ -75,7 +75,7 @@ def test_predict_query_chunked_then_evaluate(files, model_dir, capsys):
     argv += ["--static", files / "static.parquet", "--level", 50, 95, "-o", out]
     assert _run(capsys, *argv, "--chunk-size", 3, "-q")[0] == 0
     chunked = pl.read_parquet(out).sort("unique_id", "ds")
-    assert _run(capsys, *argv, "-q")[0] == 0
+    assert _run(capsys, *argv, "-q", "--overwrite")[0] == 0
     whole = pl.read_parquet(out).sort("unique_id", "ds")
     np.testing.assert_allclose(
         chunked.drop("unique_id").to_numpy(), whole.drop("unique_id").to_numpy(), rtol=1e-6
@@ -118,7 +118,11 @@ def test_predict_query_chunked_then_evaluate(files, model_dir, capsys):
         (["fit", "{d}/train.csv", "{d}/m", "--target-weights", "HR"], "expected NAME=WEIGHT"),
         (
             ["fit", "{d}/train.csv", "{d}/m", "--target-weights", "Foo=1"],
-            "target_weights names ['Foo']",
+            "--target-weights names ['Foo']",
+        ),
+        (
+            ["fit", "{d}/train.csv", "{d}/m", "--id-col", "pid"],
+            "pass --id-col/--time-col/--target-cols to match your file",
         ),
         (["fit", "{d}/train.txt", "{d}/m"], "must end in .csv, .parquet or .pq"),
         (["predict", "{d}/model", "{d}/hist.parquet", "-o", "{d}/x.csv"], "one of the arguments"),
@@ -130,7 +134,10 @@ def test_predict_query_chunked_then_evaluate(files, model_dir, capsys):
             ["predict", "{d}/model", "{d}/hist.parquet", "--h", "2", "-o", "{d}/x.txt"],
             "must end in",
         ),
-        (["predict", "{d}/model", "{d}/hist.parquet", "--h", "2", "-o", "{d}/x.csv"], "static"),
+        (
+            ["predict", "{d}/model", "{d}/hist.parquet", "--h", "2", "-o", "{d}/x.csv"],
+            "pass --static with those columns",
+        ),
         (["evaluate", "{d}/fc.parquet", "{d}/future.csv", "--time-col", "t"], "no column(s) ['t']"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
     ],
@@ -142,6 +149,9 @@ def test_bad_input_is_one_clean_line(files, model_dir, capsys, argv, message):
     assert err.startswith("s5ts: error: ") and message.format(d=d) in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert not (files / "x.csv").exists()
+    # the command line names flags and files, not the Python API's arguments
+    for word in ("static_df", "id_col", "time_col", "target_cols", "target_weights", " df "):
+        assert word not in err
 
 
 def test_help_and_no_command(capsys):
@@ -157,3 +167,178 @@ def test_python_dash_m_help():
     assert proc.returncode == 0, proc.stderr
     for command in ("fit", "predict", "evaluate", "demo"):
         assert command in proc.stdout
+
+
+# -- CSV reading -------------------------------------------------------------------------
+
+
+def _messy_csv(files, path, bad=None):
+    """The training CSV behind 10,000 rows with every target empty (dropped when read), with
+    missing values written each way people write them, and optionally one bad value."""
+    df = pl.read_csv(files / "train.csv")
+    targets = [c for c in df.columns if c not in ("unique_id", "ds")]
+    filler = pl.DataFrame({"unique_id": [df["unique_id"][0]] * 10_000, "ds": [0.0] * 10_000})
+    text = pl.concat([filler, df], how="diagonal").cast({t: pl.String for t in targets})
+    words = ["NA", "nan", "NaN", "null", "NULL", "", "N/A", " NA "]
+    text = text.with_columns(
+        pl.when(pl.int_range(pl.len()) % 7 == k)
+        .then(pl.lit(word))
+        .otherwise(pl.col(targets[k % len(targets)]))
+        .alias(targets[k % len(targets)])
+        for k, word in enumerate(words[: len(targets)])
+    )
+    if bad is not None:
+        row, col, value = bad
+        text = text.with_columns(
+            pl.when(pl.int_range(pl.len()) == row).then(pl.lit(value)).otherwise(pl.col(col))
+            .alias(col)
+        )  # fmt: skip
+    text.write_csv(path, null_value="")
+    return df, targets
+
+
+def test_csv_targets_read_as_numbers(files, capsys):
+    """A lab column empty in the first 10,000 rows, and NA / nan / NaN / null / NULL / N/A /
+    empty for missing values, read as numbers: the fit runs."""
+    from s5ts.cli._tables import read
+
+    path = files / "messy.csv"
+    df, targets = _messy_csv(files, path)
+    got = read(path, keys=("unique_id", "ds"))
+    assert all(got.schema[t] == pl.Float64 for t in targets)
+    assert got["unique_id"].dtype == pl.String  # the id is not coerced
+    observed = sum(int(df[t].is_not_null().sum()) for t in targets)
+    assert sum(int(got[t].is_not_null().sum()) for t in targets) < observed  # words -> null
+    with pytest.warns(UserWarning, match="row.s. with no observed target"):
+        code, _, err = _run(
+            capsys, "fit", path, files / "messy_model", "--static", files / "static.parquet",
+            "--horizon", 8, "-q", *TINY.split(),
+        )  # fmt: skip
+    assert code == 0, err
+
+
+def test_csv_bad_number_names_file_column_and_line(files, model_dir, capsys):
+    path = files / "bad.csv"
+    _messy_csv(files, path, bad=(10_500, "Lactate", "abc"))
+    line = 10_500 + 2  # data row 10,500 (0-based) is line 10,502: the header is line 1
+    want = f"{path}: column 'Lactate' line {line} has 'abc', not a number"
+    fit = ["fit", path, files / "m_bad", "--static", files / "static.parquet", "-q"]
+    predict = ["predict", model_dir, path, "--h", 2, "--static", files / "static.parquet"]
+    predict += ["-o", files / "y.csv", "-q"]
+    for argv in (fit, predict, [*predict, "--chunk-size", 4]):
+        code, _, err = _run(capsys, *argv)
+        assert code == 2 and err.startswith("s5ts: error: ") and want in err, err
+        assert len(err.strip().splitlines()) == 1
+    assert not (files / "y.csv").exists() and not (files / "m_bad").exists()
+
+
+def test_not_a_parquet_file(files, capsys):
+    (files / "x.parquet").write_text("unique_id,ds,HR\na,1,2\n")
+    code, _, err = _run(capsys, "fit", files / "x.parquet", files / "m_x")
+    assert code == 2
+    assert err.startswith(f"s5ts: error: {files / 'x.parquet'} is not a Parquet file: ")
+
+
+# -- not losing work ---------------------------------------------------------------------
+
+
+def test_fit_ctrl_c_saves_the_best_model_and_resumes(files, capsys, monkeypatch):
+    """Ctrl-C during `s5ts fit` saves the best model so far; run again with --overwrite,
+    the same command resumes from --checkpoint-dir."""
+    from s5ts import S5Forecaster
+
+    fit = S5Forecaster.fit
+
+    def press_ctrl_c_at_step_2(self, *args, **kwargs):
+        def callback(info):
+            if info.step == 2:
+                raise KeyboardInterrupt
+
+        return fit(self, *args, callbacks=[callback], **kwargs)
+
+    out, ckpt = files / "m_int", files / "ckpt"
+    argv = ["fit", files / "train.csv", out, "--static", files / "static.parquet", "-q"]
+    argv += [*TINY.replace("--max-steps 3", "--max-steps 4").split(), "--eval-every", 1]
+    argv += ["--horizon", 8, "--checkpoint-dir", ckpt]
+    with monkeypatch.context() as m:
+        m.setattr(S5Forecaster, "fit", press_ctrl_c_at_step_2)
+        code, _, err = _run(capsys, *argv)
+    assert code == 130
+    assert "interrupted: saved the best model so far (step " in err and f"to {out}" in err
+    assert "--overwrite to resume" in err
+    model = S5Forecaster.load(out)
+    assert model.history_["stopped"] == "interrupted"
+    assert any(ckpt.iterdir())
+
+    code, _, err = _run(capsys, *argv)
+    assert code == 2 and "already holds a model; pass --overwrite" in err
+    assert _run(capsys, *argv, "--overwrite")[0] == 0
+    assert S5Forecaster.load(out).history_["stopped"] == "max_steps"
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        # model_dir is checked before the (broken) training file is read
+        (["fit", "{d}/broken.parquet", "{d}/model"], "already holds a model; pass --overwrite"),
+        (["fit", "{d}/broken.parquet", "{d}"], "exists and does not hold a model"),
+        (["fit", "{d}/broken.parquet", "{d}/train.csv"], "is a file; pick another path"),
+        (["fit", "{d}/broken.parquet", "{d}/train.csv/m"], "'{d}/train.csv' is a file"),
+        (["fit", "{d}/train.csv", "{d}/m", "--static", "{d}/no.csv"], "'{d}/no.csv' does not"),
+        (["fit", "{d}/train.csv", "{d}/m", "--val", "{d}/v.txt"], "must end in .csv"),
+        (
+            ["fit", "{d}/broken.parquet", "{d}/m", "--checkpoint-dir", "{d}/train.csv"],
+            "--checkpoint-dir '{d}/train.csv' is a file",
+        ),
+        (["predict", "{d}/model", "{d}/hist.parquet", "--h", "1", "-o", "{d}/future.csv"],
+         "'{d}/future.csv' exists; pass --overwrite"),
+        (
+            ["predict", "{d}/model", "{d}/hist.parquet", "--h", "1", "-o", "{d}/hist.parquet",
+             "--overwrite"],
+            "would overwrite the input '{d}/hist.parquet'",
+        ),
+        (
+            ["predict", "{d}/model", "{d}/hist.parquet", "--query", "{d}/query.parquet",
+             "-o", "{d}/./query.parquet", "--overwrite"],
+            "would overwrite the input",
+        ),
+        (
+            ["predict", "{d}/model", "{d}/hist.parquet", "--h", "1", "-o",
+             "{d}/model/config.csv", "--overwrite"],
+            "would overwrite the input '{d}/model'",
+        ),
+        (
+            ["evaluate", "{d}/hist.parquet", "{d}/future.csv", "--json", "{d}/future.csv",
+             "--overwrite"],
+            "would overwrite the input '{d}/future.csv'",
+        ),
+        (["evaluate", "{d}/hist.parquet", "{d}/future.csv", "--json", "{d}/train.csv"],
+         "exists; pass --overwrite"),
+    ],
+)  # fmt: skip
+def test_paths_are_checked_first_and_inputs_never_overwritten(
+    files, model_dir, capsys, argv, message
+):
+    d = str(files)
+    (files / "broken.parquet").write_bytes(b"not parquet")
+    before = {p: p.read_bytes() for p in files.rglob("*") if p.is_file()}
+    code, _, err = _run(capsys, *[a.format(d=d) for a in argv])
+    assert code == 2 and err.startswith("s5ts: error: "), err
+    assert message.format(d=d) in err, err
+    after = {p: p.read_bytes() for p in files.rglob("*") if p.is_file()}
+    assert after == before  # nothing written, nothing replaced
+
+
+def test_outputs_replaced_only_with_overwrite(files, model_dir, capsys):
+    out = files / "scores.json"
+    argv = ["evaluate", files / "future.csv", files / "train.csv", "--json", out, "-q"]
+    out.write_text("{}")
+    assert _run(capsys, *argv)[0] == 2 and out.read_text() == "{}"
+    assert _run(capsys, *argv, "--overwrite")[0] == 0 and "variables" in out.read_text()
+
+
+def test_fit_help_shows_every_option_with_its_default(capsys):
+    code, out, _ = _run(capsys, "fit", "--help")
+    assert code == 0
+    for text in ("--checkpoint-dir", "--overwrite", "--hidden-size", "(default: "):
+        assert text in out

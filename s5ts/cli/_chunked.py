@@ -41,15 +41,17 @@ def predict_file(
         raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
     if output is not None:
         _tables.file_format(output, "output")  # fail before any work
-    id_col = est.id_col_
-    hist = _tables.scan(history, "history file")
-    _tables.require(hist, [id_col, est.time_col_], "the history file")
-    qry = None if query is None else _tables.scan(query, "query file")
-    if qry is not None:
-        _tables.require(qry, [id_col, est.time_col_], "the query file")
-    stat = None if static is None else _tables.scan(static, "static file")
-    if stat is not None:
-        _tables.require(stat, [id_col], "the static file")
+    id_col, time_col = est.id_col_, est.time_col_
+    hist = _tables.Table(history, "history file", keys=(id_col, time_col), numeric=est.target_cols_)
+    hist.require([id_col, time_col], "the history file")
+    qry = None
+    if query is not None:  # only its id and time are read; other columns are left as they are
+        qry = _tables.Table(query, "query file", keys=(id_col, time_col), numeric=())
+        qry.require([id_col, time_col], "the query file")
+    stat = None
+    if static is not None:
+        stat = _tables.Table(static, "static file", keys=(id_col,), role="static covariates")
+        stat.require([id_col], "the static file")
 
     if chunk_size is None:
         ranges = [None]
@@ -89,15 +91,16 @@ def predict_file(
         bar.close()
 
 
-def _collect(lf: pl.LazyFrame, id_col: str, bounds) -> pl.DataFrame:
+def _collect(table: _tables.Table, id_col: str, bounds) -> pl.DataFrame:
     if bounds is None:
-        return lf.collect()
+        return table.collect()
     lo, hi = bounds
-    return lf.filter(pl.col(id_col).is_between(pl.lit(lo), pl.lit(hi))).collect()
+    return table.collect(table.lf.filter(pl.col(id_col).is_between(pl.lit(lo), pl.lit(hi))))
 
 
-def _distinct_ids(lf: pl.LazyFrame, id_col: str, what: str) -> list:
-    ids = lf.select(pl.col(id_col).unique()).collect(engine="streaming")[id_col]
+def _distinct_ids(table: _tables.Table, id_col: str, what: str) -> list:
+    query = table.lf.select(pl.col(id_col).unique())
+    ids = table.collect(query, engine="streaming")[id_col]
     if ids.null_count():
         raise ValueError(f"{what} has missing values in the id column {id_col!r}")
     if not len(ids):

@@ -1,18 +1,24 @@
 """The `s5ts` command line: fit, predict, evaluate and demo over CSV / Parquet files.
 
 Bad input (a missing file or column, an invalid option or value) ends with one line
-`s5ts: error: ...` on stderr and exit code 2; anything unexpected prints its traceback
-and exits 1.
+`s5ts: error: ...` on stderr and exit code 2, worded in flags and files (the library's
+`static_df` reads `--static`); Ctrl-C exits 130, after `fit` has saved the best model so
+far; anything unexpected prints its traceback and exits 1. Paths are checked before any
+data is read, and no command replaces an input file.
 """
 
 import argparse
 import json
+import os
+import re
 import sys
 import traceback
+from pathlib import Path
 
 import polars as pl
 
-from ._options import add_hyperparameters, check_options, hyperparameters_from, span
+from ..forecaster import hyperparameters
+from ._options import add_hyperparameters, check_options, flag, hyperparameters_from, span
 
 
 _DEMO = "demo"
@@ -59,6 +65,14 @@ def _columns_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--time-col", default="ds", help="time column (default: %(default)s)")
 
 
+def _overwrite_arg(p: argparse.ArgumentParser, output: str) -> None:
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help=f"replace an existing {output} file (an input file is never replaced)",
+    )
+
+
 def _fit_parser(sub) -> None:
     p = sub.add_parser(
         "fit",
@@ -67,13 +81,24 @@ def _fit_parser(sub) -> None:
         "column per target, empty = unobserved) and save it to a model directory.",
     )
     p.add_argument("data", help="training file (.csv, .parquet)")
-    p.add_argument("model_dir", help="directory to write the fitted model to")
+    p.add_argument(
+        "model_dir",
+        help="directory to write the fitted model to: new or empty, or one holding a model "
+        "with --overwrite",
+    )
     _columns_args(p)
     p.add_argument(
         "--target-cols", type=_columns, help="comma-separated targets (default: all others)"
     )
     p.add_argument("--static", metavar="FILE", help="static covariates, one row per series")
     p.add_argument("--val", metavar="FILE", help="validation series for early stopping")
+    p.add_argument(
+        "--checkpoint-dir",
+        metavar="DIR",
+        help="save the training state here as it runs; the same command run again resumes "
+        "from it (with --overwrite once the model directory holds the interrupted model)",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace a model already in model_dir")
     h = p.add_argument_group("model and training (the arguments of s5ts.S5Forecaster)")
     add_hyperparameters(h)
     _common(p)
@@ -90,6 +115,7 @@ def _predict_parser(sub) -> None:
     p.add_argument("model_dir", help="directory written by 's5ts fit'")
     p.add_argument("history", help="history file (.csv, .parquet)")
     p.add_argument("-o", "--output", required=True, help="forecasts file (.csv, .parquet)")
+    _overwrite_arg(p, "--output")
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--query", metavar="FILE", help="id and time rows to forecast")
     what.add_argument(
@@ -120,6 +146,7 @@ def _evaluate_parser(sub) -> None:
     p.add_argument("actuals", help="long file with the true values")
     _columns_args(p)
     p.add_argument("--json", metavar="FILE", help="also write the scores as JSON")
+    _overwrite_arg(p, "--json")
     _common(p)
     p.set_defaults(run=_evaluate)
 
@@ -154,24 +181,47 @@ def _is_primary() -> bool:
     return jax.process_index() == 0  # on many hosts only the first one writes files
 
 
+_NOT_TARGETS = "or name the targets with --target-cols"
+
+
 def _fit(args) -> int:
     from ..forecaster import S5Forecaster
-    from . import _tables
+    from . import _paths, _tables
 
     params = hyperparameters_from(args)
     check_options(params)
-    df = _tables.read(args.data, "training file")
-    static_df = None if args.static is None else _tables.read(args.static, "static file")
-    val_df = None if args.val is None else _tables.read(args.val, "validation file")
-    model = S5Forecaster(**params, verbose=not args.quiet)
-    model.fit(
-        df,
-        static_df,
-        val_df,
-        id_col=args.id_col,
-        time_col=args.time_col,
-        target_cols=args.target_cols,
+    _paths.check_inputs(
+        (args.data, "training file"), (args.static, "static file"), (args.val, "validation file")
     )
+    _paths.check_model_dir(args.model_dir, args.overwrite)
+    _paths.check_checkpoint_dir(args.checkpoint_dir, args.model_dir)
+    keys = (args.id_col, args.time_col)
+    # without --target-cols every other column is a target, and must hold numbers
+    numbers = {"numeric": args.target_cols, "hint": None if args.target_cols else _NOT_TARGETS}
+    df = _tables.read(args.data, "training file", keys=keys, **numbers)
+    static_df = None
+    if args.static is not None:
+        static_df = _tables.read(
+            args.static, "static file", keys=keys[:1], role="static covariates"
+        )
+    val_df = None
+    if args.val is not None:
+        val_df = _tables.read(args.val, "validation file", keys=keys, **numbers)
+    model = S5Forecaster(**params, verbose=not args.quiet)
+    try:
+        model.fit(
+            df,
+            static_df,
+            val_df,
+            id_col=args.id_col,
+            time_col=args.time_col,
+            target_cols=args.target_cols,
+            checkpoint_dir=args.checkpoint_dir,
+        )
+    except KeyboardInterrupt:
+        if not model.__sklearn_is_fitted__():  # interrupted before training began
+            raise
+        return _save_interrupted(model, args)
     if _is_primary():
         model.save(args.model_dir)
     hist = model.history_
@@ -184,12 +234,33 @@ def _fit(args) -> int:
     return 0
 
 
+def _save_interrupted(model, args) -> int:
+    # Ctrl-C: fit left the best weights so far; keep them rather than lose the run.
+    if _is_primary():
+        model.save(args.model_dir)
+    resume = ""
+    if args.checkpoint_dir is not None:
+        resume = f"; run the same command with --overwrite to resume from {args.checkpoint_dir}"
+    print(
+        f"s5ts: interrupted: saved the best model so far (step {model.history_['best_step']}) "
+        f"to {args.model_dir}{resume}",
+        file=sys.stderr,
+    )
+    return 130
+
+
 def _predict(args) -> int:
     from ..forecaster import S5Forecaster
+    from . import _paths
     from ._chunked import predict_file
 
     if args.freq is not None and args.h is None:
         raise ValueError("--freq goes with --h, not with --query")
+    _paths.check_inputs(
+        (args.history, "history file"), (args.query, "query file"), (args.static, "static file")
+    )
+    inputs = (args.model_dir, args.history, args.query, args.static)
+    _paths.check_output(args.output, inputs, args.overwrite)
     model = S5Forecaster.load(args.model_dir)
     rows = predict_file(
         model,
@@ -209,20 +280,83 @@ def _predict(args) -> int:
 
 
 def _evaluate(args) -> int:
+    from . import _paths
     from ._scoring import format_table, score_files
 
+    _paths.check_inputs((args.forecasts, "forecasts file"), (args.actuals, "actuals file"))
+    if args.json:
+        inputs = (args.forecasts, args.actuals)
+        _paths.check_output(args.json, inputs, args.overwrite, "--json file", extension=False)
     scores = score_files(args.forecasts, args.actuals, args.id_col, args.time_col)
     print(format_table(scores))
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(scores, f, indent=2)
+        _write_json(Path(args.json), scores)
         _say(args, f"scores written to {args.json}")
     return 0
+
+
+def _write_json(path: Path, data: dict) -> None:
+    # Written next to the target and renamed into place: never a half-written file.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(data, indent=2))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _first_line(err: BaseException) -> str:
     lines = [line.strip() for line in str(err).splitlines() if line.strip()]
     return lines[0] if lines else type(err).__name__
+
+
+# The Python API's words for what the command line calls by a flag or a file.
+_FILES = {"static_df": "--static", "val_df": "--val", "query_df": "--query"}
+_ARGS = ("id_col", "time_col", "target_cols", "checkpoint_dir")
+_PYTHON_WORDS = re.compile(
+    r"'[^']*'|\"[^\"]*\""  # quoted text (column names, values, paths): left alone
+    r"|\b(?:(pass )(static_df|val_df|query_df)\b|(\w+)=(?=([^\s/,;.)]?))"
+    r"|(static_df|val_df|query_df)\b"
+    r"|([a-z]+_[a-z_]+)\b|(df)\b|(your frame)\b)"
+)
+
+
+def _in_flags(text: str) -> str:
+    """A library message in command-line words: `pass static_df` -> `pass --static`,
+    `id_col=` -> `--id-col`, `static_df` -> `the --static file`, `df` -> `the data file`."""
+    names = {hp.name for hp in hyperparameters()} | {*_ARGS, "h", "freq", "level", "quantiles"}
+
+    def word(m: re.Match) -> str:
+        passed, file, keyword, value, named, snake, df, frame = m.groups()
+        if file:
+            return passed + _FILES[file]
+        if keyword is not None:  # `h=3` -> `--h 3`; `id_col=/...` -> `--id-col/...`
+            option = _FILES.get(keyword) or (flag(keyword) if keyword in names else None)
+            return m[0] if option is None else option + (" " if value else "")
+        if named:
+            return f"the {_FILES[named]} file"
+        if snake:
+            return flag(snake) if snake in names else m[0]
+        if df:
+            return "the data file"
+        if frame:
+            return "your file"
+        return m[0]
+
+    return _PYTHON_WORDS.sub(word, text)
+
+
+def _from_library(err: BaseException) -> bool:
+    # Only the library's own messages use Python words: the command line's already speak
+    # in flags and files, and other packages' are theirs.
+    frames = traceback.extract_tb(err.__traceback__)
+    if not frames:
+        return False
+    where = os.path.abspath(frames[-1].filename)
+    cli = os.path.dirname(os.path.abspath(__file__))
+    package = os.path.dirname(cli)
+    return where.startswith(package + os.sep) and not where.startswith(cli + os.sep)
 
 
 def main(argv=None) -> int:
@@ -250,8 +384,9 @@ def main(argv=None) -> int:
         NotFittedError,
         pl.exceptions.PolarsError,
     )
+    command = argv[0] if argv else None
     try:
-        if argv and argv[0] == _DEMO:  # the demo parses its own options
+        if command == _DEMO:  # the demo parses its own options
             from .. import demo
 
             try:
@@ -272,7 +407,10 @@ def main(argv=None) -> int:
         initialize_distributed(args.distributed)
         return args.run(args)
     except bad_input as err:
-        print(f"s5ts: error: {_first_line(err)}", file=sys.stderr)
+        text = _first_line(err)
+        if command != _DEMO and _from_library(err):
+            text = _in_flags(text)
+        print(f"s5ts: error: {text}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("s5ts: interrupted", file=sys.stderr)

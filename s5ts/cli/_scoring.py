@@ -14,9 +14,12 @@ from . import _tables
 
 
 def score_files(forecasts, actuals, id_col: str = "unique_id", time_col: str = "ds") -> dict:
-    fc = _tables.read(forecasts, "forecasts file")
-    truth = _tables.read(actuals, "actuals file")
     keys = [id_col, time_col]
+    fc_table = _tables.Table(forecasts, "forecasts file", keys=keys, role="forecasts")
+    # the actuals' columns that are forecast are read as numbers; others as they are
+    scored = [c for c in fc_table.columns if c not in keys]
+    truth_table = _tables.Table(actuals, "actuals file", keys=keys, numeric=scored)
+    fc, truth = fc_table.collect(), truth_table.collect()
     for frame, what in ((fc, "the forecasts file"), (truth, "the actuals file")):
         missing = [c for c in keys if c not in frame.columns]
         if missing:

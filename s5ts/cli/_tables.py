@@ -12,9 +12,12 @@ import polars as pl
 
 PARQUET = (".parquet", ".pq")
 CSV = (".csv",)
-# CSV dtypes are inferred from this many rows; a column whose first rows are all empty
-# would otherwise be read as strings.
+# CSV key columns (id, time) are inferred from this many rows; the numeric columns are
+# parsed as numbers whatever their first rows hold.
 _INFER_ROWS = 10_000
+# How a CSV may write a missing number (compared case-insensitively, after stripping).
+NULL_WORDS = ("", "na", "n/a", "nan", "null", "none")
+_ROW = "__s5ts_row"
 
 
 def file_format(path, what: str = "file") -> str:
@@ -26,25 +29,114 @@ def file_format(path, what: str = "file") -> str:
     raise ValueError(f"{what} {str(path)!r} must end in .csv, .parquet or .pq")
 
 
-def scan(path, what: str = "file") -> pl.LazyFrame:
-    """A lazy frame over a CSV or Parquet file (nothing is read yet)."""
-    fmt = file_format(path, what)
+def check_input(path, what: str = "file") -> None:
+    """A known extension and an existing file, before anything is read."""
+    file_format(path, what)
     if not Path(path).is_file():
         raise FileNotFoundError(f"{what} {str(path)!r} does not exist")
-    if fmt == "parquet":
-        return pl.scan_parquet(path)
-    return pl.scan_csv(path, try_parse_dates=True, infer_schema_length=_INFER_ROWS)
 
 
-def read(path, what: str = "file") -> pl.DataFrame:
-    return scan(path, what).collect()
+class Table:
+    """One input file as a lazy scan (nothing is read until `collect`).
+
+    Parquet columns keep their types. A CSV's `keys` (id, time) are inferred; its
+    `numeric` columns (None: every column but the keys) are parsed as Float64, with
+    `NULL_WORDS` as missing values, so a column empty in its first rows or holding `NA`
+    reads as numbers, and a value that is not a number is an error naming the file,
+    column, line and value (`role`: what those columns are; `hint`: a fix to add).
+    """
+
+    def __init__(
+        self, path, what: str = "file", *, keys=(), numeric=None, role="targets", hint=None
+    ):
+        check_input(path, what)
+        self.path, self.role, self.hint = str(path), role, hint
+        if file_format(path, what) == "parquet":
+            self.columns = _parquet_columns(self.path)
+            self.numeric: tuple[str, ...] = ()
+            self.lf = pl.scan_parquet(path)
+            return
+        self.columns = _csv_columns(self.path)
+        others = [c for c in self.columns if c not in keys]
+        if any(k not in self.columns for k in keys):
+            others = []  # a misnamed key: leave every column as it is for that error
+        self.numeric = tuple(others if numeric is None else [c for c in numeric if c in others])
+        self.lf = pl.scan_csv(
+            path,
+            try_parse_dates=True,
+            infer_schema_length=_INFER_ROWS,
+            schema_overrides={c: pl.String for c in self.numeric},
+        ).with_columns(_number(c, strict=True) for c in self.numeric)
+
+    def require(self, cols, what: str) -> None:
+        missing = [c for c in cols if c not in self.columns]
+        if missing:
+            raise ValueError(f"{what} has no column(s) {missing}; its columns are {self.columns}")
+
+    def collect(self, query: pl.LazyFrame | None = None, **kwargs) -> pl.DataFrame:
+        """Collect `query` (a query on `self.lf`; default the whole file)."""
+        try:
+            return (self.lf if query is None else query).collect(**kwargs)
+        except pl.exceptions.InvalidOperationError:
+            bad = self._first_bad_number()
+            if bad is None:
+                raise
+            raise ValueError(bad) from None
+
+    def _first_bad_number(self) -> str | None:
+        # Only on failure: one more streaming pass over the raw text to find the culprit.
+        raw = pl.scan_csv(self.path, infer_schema=False, row_index_name=_ROW)
+        firsts = raw.select(
+            pl.struct(pl.col(_ROW), pl.col(c).alias("value"))
+            .filter(_number(c).is_null() & ~_missing(c))
+            .first()
+            .alias(c)
+            for c in self.numeric
+        ).collect(engine="streaming")
+        found = [(hit[_ROW], c, hit["value"]) for c in self.numeric if (hit := firsts[c][0])]
+        if not found:
+            return None
+        row, col, value = min(found)
+        # line numbers count the header as line 1 (a field with a newline would shift them)
+        hint = "" if self.hint is None else f"; {self.hint}"
+        return (
+            f"{self.path}: column {col!r} line {row + 2} has {value!r}, not a number; "
+            f"{self.role} must be numeric (write missing values as empty, NA or NaN{hint})"
+        )
 
 
-def require(lf: pl.LazyFrame, cols, what: str) -> None:
-    names = lf.collect_schema().names()
-    missing = [c for c in cols if c not in names]
-    if missing:
-        raise ValueError(f"{what} has no column(s) {missing}; its columns are {names}")
+def _missing(col: str) -> pl.Expr:
+    text = pl.col(col).str.strip_chars()
+    return text.is_null() | text.str.to_lowercase().is_in(NULL_WORDS)
+
+
+def _number(col: str, strict: bool = False) -> pl.Expr:
+    text = pl.col(col).str.strip_chars()
+    number = pl.when(_missing(col)).then(None).otherwise(text)
+    return number.cast(pl.Float64, strict=strict).alias(col)
+
+
+def _parquet_columns(path: str) -> list[str]:
+    try:
+        return list(pl.read_parquet_schema(path))
+    except (pl.exceptions.PolarsError, OSError) as err:
+        raise ValueError(f"{path} is not a Parquet file: {_first_line(err)}") from None
+
+
+def _csv_columns(path: str) -> list[str]:
+    try:
+        return pl.scan_csv(path, infer_schema=False).collect_schema().names()
+    except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path} is not a readable CSV file: {_first_line(err)}") from None
+
+
+def _first_line(err: BaseException) -> str:
+    return next((line.strip() for line in str(err).splitlines() if line.strip()), repr(err))
+
+
+def read(path, what: str = "file", **kwargs) -> pl.DataFrame:
+    """The whole file; `kwargs` as for `Table`."""
+    return Table(path, what, **kwargs).collect()
 
 
 class ChunkWriter:

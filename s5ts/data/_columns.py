@@ -13,26 +13,35 @@ from ._timekind import DtypeSpec, TimeKind, normalise_time, to_raw
 
 
 def as_frame(df: object, what: str = "df") -> "nw.DataFrame":
-    """Wrap a pandas/polars/pyarrow frame as a narwhals frame.
+    """Wrap a frame narwhals supports as an eager narwhals frame.
 
-    Anything else, lazy frames included, is a `TypeError`.
+    Eager frames (pandas with numpy, nullable or Arrow-backed dtypes; polars; a
+    `pyarrow.Table`; ...) are wrapped as they are, and outputs are frames of the same
+    library (pandas outputs have numpy dtypes, NaN for missing). Lazy frames (a polars
+    `LazyFrame`, ...) are collected first, into narwhals' eager frame for their backend:
+    a polars `LazyFrame` gives eager polars outputs. Anything else is a `TypeError`.
 
     **Arguments:**
 
-    - `df`: an eager frame narwhals supports.
+    - `df`: a frame narwhals supports, eager or lazy.
     - `what`: how the error message names `df` (default `"df"`).
 
     **Returns:**
 
-    An eager `narwhals.DataFrame` around `df`.
+    An eager `narwhals.DataFrame` around `df` (or around its collected result).
     """
     try:
         return nw.from_native(df, eager_only=True)
+    except TypeError:
+        pass
+    try:
+        lazy = nw.from_native(df)  # narwhals refuses series here: frames only
     except TypeError as err:
         raise TypeError(
-            f"{what} must be a pandas or polars DataFrame (or another eager frame narwhals "
-            f"supports), got {type(df).__name__}. Collect lazy frames first."
+            f"{what} must be a pandas or polars DataFrame (or another frame narwhals "
+            f"supports, such as a pyarrow Table or a polars LazyFrame), got {type(df).__name__}."
         ) from err
+    return lazy.collect()
 
 
 def backend_name(frame: "nw.DataFrame") -> str:
@@ -96,7 +105,8 @@ def encode_column(series: "nw.Series", name: str) -> tuple[np.ndarray, np.ndarra
         {"__key": uniq, "__code": np.arange(len(uniq), dtype=np.int64)},
         backend=series.implementation,
     ).with_columns(nw.col("__key").cast(series.dtype))
-    rows = series.alias("__key").to_frame().with_row_index("__row")
+    # both keys in the series' own dtype: pyarrow builds the table's strings as large_string
+    rows = series.cast(series.dtype).alias("__key").to_frame().with_row_index("__row")
     joined = rows.join(lut, on="__key", how="left")
     codes = np.empty(len(series), dtype=np.int64)
     codes[joined["__row"].to_numpy()] = joined["__code"].to_numpy()
@@ -138,8 +148,7 @@ def read_numeric(
         )
     if not cols:
         return np.zeros((len(frame), 0), dtype=np.float64)
-    exprs = [nw.col(c).cast(nw.Float64).fill_null(float("nan")) for c in cols]
-    values = frame.select(exprs).to_numpy().astype(np.float64, copy=False)
+    values = _floats(frame.select([nw.col(c).cast(nw.Float64) for c in cols]))
     inf = np.isinf(values)
     if inf.any():
         rows, which = np.nonzero(inf)
@@ -148,6 +157,19 @@ def read_numeric(
             f"{role} column(s) {names} hold +-inf in series {fmt_ids(ids[rows])} at "
             f"{fmt_rows(rows)}; replace them with NaN (not observed) or a finite value."
         )
+    return values
+
+
+def _floats(frame: "nw.DataFrame") -> np.ndarray:
+    """(n, k) float64 of float columns, NaN for null."""
+    values = frame.select(nw.all().fill_null(float("nan"))).to_numpy()
+    if values.dtype != object:
+        return values.astype(np.float64, copy=False)
+    # pandas' nullable and Arrow-backed dtypes turn NaN back into pd.NA, which numpy
+    # cannot read as a float: fill with a number, then mark the nulls
+    null = frame.select(nw.all().is_null()).to_numpy().astype(bool)
+    values = frame.select(nw.all().fill_null(0.0)).to_numpy().astype(np.float64)
+    values[null] = np.nan
     return values
 
 

@@ -43,7 +43,8 @@ def to_panel(
 
     **Arguments:**
 
-    - `df`: the long frame (pandas, polars, or another eager frame narwhals supports).
+    - `df`: the long frame: pandas, polars, a pyarrow Table, or another frame narwhals
+      supports (a lazy one is collected first).
     - `id_col`: the series id column (default `"unique_id"`).
     - `time_col`: the time column (default `"ds"`): datetimes, dates, durations, integers
       or floats.
