@@ -20,8 +20,9 @@ Protocol:
   (time, variable) value with ``24 <= ds <= 48``; the query rows are the future rows'
   ``(unique_id, ds)``, the truth their values (NaN where not observed).
 - Model: ``s5ts.S5Forecaster()`` with its default hyperparameters, only
-  ``random_state=d`` and ``verbose`` set (and ``max_steps`` if ``--max-steps`` is given,
-  which is then not the default configuration). No static features. It is fitted on the
+  ``random_state=d`` and ``verbose`` set (any hyperparameter flag, e.g.
+  ``--max-steps 500``, changes it for an ablation, which is then not the default
+  configuration). No static features. It is fitted on the
   training stays' full 0-48 h series and predicts the test stays from their 0-24 h
   history at the query rows. ``ds`` is in hours.
 - Baselines on the same targets: LOCF (the stay's last value of the variable before
@@ -58,6 +59,7 @@ import numpy as np
 import pandas as pd
 
 import s5ts
+from s5ts.cli import add_hyperparameters, hyperparameters_from
 
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -171,8 +173,7 @@ def baseline_predictions(hist: pd.DataFrame, queries: pd.DataFrame, mean) -> dic
 
 def fit_predict(train_df, hist, queries, draw: int, args) -> tuple[np.ndarray, dict]:
     """Fit the default forecaster on the training stays, predict at the query rows."""
-    extra = {} if args.max_steps is None else {"max_steps": args.max_steps}
-    model = s5ts.S5Forecaster(random_state=draw, verbose=args.verbose, **extra)
+    model = s5ts.S5Forecaster(random_state=draw, verbose=args.verbose, **args.changed)
     t0 = time.perf_counter()
     model.fit(train_df)
     fit_s = time.perf_counter() - t0
@@ -277,10 +278,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=None, help=f"results JSON (default {DEFAULT_OUT})")
     p.add_argument("--quick", action="store_true", help="50 stays, 1 draw, 200 test stays")
     p.add_argument("--verbose", action="store_true", help="the forecaster's progress bar")
-    p.add_argument(
-        "--max-steps", type=int, default=None, help="override (default: the forecaster's)"
+    add_hyperparameters(
+        p.add_argument_group("ablations: hyperparameters changed from the defaults"),
+        skip=("random_state",),
     )
     args = p.parse_args(argv)
+    args.changed = hyperparameters_from(args, skip=("random_state",))
     if args.quick:
         args.sizes, args.draws, args.test_stays = [50], 1, 200
     elif args.out is None:
@@ -293,8 +296,8 @@ def main(argv=None) -> None:
     if not args.data.is_dir():
         print(f"PhysioNet 2012 data not found at {args.data}; nothing to do.")
         return
-    if args.max_steps is not None:
-        print(f"WARNING: max_steps={args.max_steps} is not the default configuration")
+    if args.changed:
+        print(f"WARNING: {args.changed} is not the default configuration")
 
     t0 = time.perf_counter()
     df = load_vitals(args.data)
@@ -316,8 +319,8 @@ def main(argv=None) -> None:
         "eligible_stays": len(ids),
         "query_rows": len(task[1]),
         "targets": int((~np.isnan(task[2])).sum()),
-        "max_steps": args.max_steps,
-        "default_config": args.max_steps is None,
+        "changed": {k: repr(v) for k, v in args.changed.items()},
+        "default_config": not args.changed,
         "s5ts_version": getattr(s5ts, "__version__", None),
         "command": " ".join([".venv/bin/python", "benchmarks/small_data.py", *sys.argv[1:]]),
     }

@@ -21,9 +21,11 @@ from ._losses import (
 from ._plot import plot_forecast as plot_forecast
 from .forecaster import (
     BaselineWarning as BaselineWarning,
+    ExtrapolationWarning as ExtrapolationWarning,
     ForecastState as ForecastState,
     NotFittedError as NotFittedError,
     S5Forecaster as S5Forecaster,
+    TruncatedHistoryWarning as TruncatedHistoryWarning,
 )
 from .ssm import (
     ZOH as ZOH,

@@ -6,7 +6,7 @@ cross-validation plan batches from explicit (series, cutoff event, query time) r
 treats as exact no-ops, and both use few shapes so that few compilations run.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
 import numpy as np
@@ -84,6 +84,29 @@ def assemble(
     return out
 
 
+def history_events(f: SeriesFeatures, c: int, context: float | None, max_len: int) -> int:
+    """How many events the history ending at event `c` holds."""
+    return c + 1 - history_start(f, c, context, max_len)
+
+
+class Layout(NamedTuple):
+    """How one network's samples are padded into batches.
+
+    `assemble(feats, cutoffs, taus, targets, *, length, n_queries, context)` builds a
+    batch; `size(f, c, context, max_len)` is the padded length the history of event `c`
+    needs; training pads to `max_len // 2**k` for the largest `k < tiers` (and a length
+    no smaller than `smallest`) that holds every sample of the batch.
+    """
+
+    assemble: Callable
+    size: Callable[[SeriesFeatures, int, float | None, int], int]
+    smallest: int
+    tiers: int
+
+
+EVENTS = Layout(assemble, history_events, smallest=128, tiers=2)
+
+
 def queries_in_window(f: SeriesFeatures, c: int, horizon: float) -> np.ndarray:
     """Indices of the events in `(t_c, t_c + horizon]`."""
     stop = int(np.searchsorted(f.t, f.t[c] + horizon * (1 + _EDGE), side="right"))
@@ -108,6 +131,7 @@ def sample_batch(
     context: float | None,
     max_len: int,
     n_queries: int,
+    layout: Layout = EVENTS,
 ) -> Batch:
     """A training batch: random series, each cut at a random event (augmentation); the
     events within `horizon` after the cut are the targets. Series need >= 2 events."""
@@ -125,15 +149,23 @@ def sample_batch(
     # but on long, skewed series (PhysioNet: 215 events at most, 37 on average at a random
     # cut) the full shape pads most steps several-fold.
     pairs = zip(chosen, cuts, strict=True)
-    longest = max(c + 1 - history_start(f, c, context, max_len) for f, c in pairs)
-    length = _tier(longest, max_len, smallest=128)
+    longest = max(layout.size(f, c, context, max_len) for f, c in pairs)
+    length = _tier(longest, max_len, smallest=layout.smallest, tiers=layout.tiers)
     queries = _tier(max(len(t) for t in taus), n_queries, smallest=64)
-    return assemble(chosen, cuts, taus, ys, length=length, n_queries=queries, context=context)
+    return layout.assemble(
+        chosen, cuts, taus, ys, length=length, n_queries=queries, context=context
+    )
 
 
-def _tier(need: int, full: int, smallest: int) -> int:
-    """`full`, or `full // 2` if that still holds `need` and `full` is at least `2 * smallest`."""
-    return full // 2 if full >= 2 * smallest and need <= full // 2 else full
+def _tier(need: int, full: int, smallest: int, tiers: int = 2) -> int:
+    """The shortest of `full`, `full // 2`, ... (`tiers` lengths, none below `smallest`)
+    that holds `need`."""
+    length = full
+    for _ in range(tiers - 1):
+        if length < 2 * smallest or need > length // 2:
+            break
+        length //= 2
+    return length
 
 
 def plan_batches(
@@ -147,6 +179,7 @@ def plan_batches(
     length: int,
     n_queries: int,
     context: float | None,
+    layout: Layout = EVENTS,
 ) -> Iterator[tuple[np.ndarray, Batch]]:
     """Group R query rows (series, cutoff event, tau) into batches of one fixed shape.
 
@@ -170,7 +203,7 @@ def plan_batches(
         pos = np.full((batch_size, n_queries), -1, np.int64)
         for i, (_, _, rows) in enumerate(chunk):
             pos[i, : len(rows)] = rows
-        batch = assemble(
+        batch = layout.assemble(
             [feats[s] for s, _, _ in chunk] + [None] * pad,
             [c for _, c, _ in chunk] + [0] * pad,
             [tau[r] for _, _, r in chunk] + [np.zeros(0)] * pad,

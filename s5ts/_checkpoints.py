@@ -4,7 +4,9 @@
 bit generator), the early-stopping bookkeeping, the loss history and a fingerprint of the
 fit (hyperparameters and data); `model.eqx`, `opt_state.eqx` and `best.eqx` hold the
 arrays. No pickle; every write is atomic (`_serialise`), so a crash mid-save leaves the
-previous checkpoint. A resumed fit repeats the uninterrupted one's steps bit for bit.
+previous checkpoint. `state.json` records the SHA-256 of the array files and of itself,
+checked before a resume, so a changed byte is an error rather than a different training
+run. A resumed fit repeats the uninterrupted one's steps bit for bit.
 """
 
 import dataclasses
@@ -18,16 +20,21 @@ import numpy as np
 
 from ._atomic_io import (
     check_overwritable,
+    check_seal,
     load_leaves,
+    read_bytes,
     read_json,
     save_leaves,
+    seal,
     write_dir_atomically,
     write_json,
 )
 
 
 FORMAT = "s5ts.checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: SHA-256 digests
+_META = "state.json"
+_ARRAYS = ("model", "opt_state", "best")  # LoopState fields, each in <name>.eqx
 _WHAT = "an s5ts training checkpoint"
 
 
@@ -54,13 +61,13 @@ class Checkpoint:
                 f"checkpoint_dir must be a str or pathlib.Path, got {type(path).__name__}"
             )
         self.path, self.fit_id = Path(path), fit_id
-        check_overwritable(self.path, "state.json", _WHAT)
+        check_overwritable(self.path, _META, _WHAT)
 
     def restore(self, like):
         """The saved LoopState (arrays in the structure of `like`), or `like` if none."""
-        if not (self.path / "state.json").exists():
+        if not (self.path / _META).exists():
             return like
-        meta = read_json(self.path / "state.json", _WHAT)
+        meta = read_json(self.path / _META, _WHAT)
         if meta.get("format") != FORMAT or meta.get("format_version") != FORMAT_VERSION:
             raise ValueError(
                 f"{self.path} holds a checkpoint of another format/version "
@@ -71,6 +78,8 @@ class Checkpoint:
                 f"checkpoint_dir {self.path} holds a checkpoint of a different fit (other "
                 "hyperparameters or data); pass a new directory, or delete it to start over"
             )
+        files = {f"{n}.eqx": read_bytes(self.path / f"{n}.eqx", _WHAT) for n in _ARRAYS}
+        check_seal(meta, self.path / _META, files)
         try:
             state = dataclasses.replace(
                 like,
@@ -85,13 +94,12 @@ class Checkpoint:
                 val_loss=[(int(s), float(v)) for s, v in meta["val_loss"]],
             )
         except (KeyError, TypeError, ValueError) as err:
-            raise ValueError(f"{self.path / 'state.json'} is corrupt: {err!r}") from err
-        return dataclasses.replace(
-            state,
-            model=load_leaves(self.path / "model.eqx", like.model, _WHAT),
-            opt_state=load_leaves(self.path / "opt_state.eqx", like.opt_state, _WHAT),
-            best=load_leaves(self.path / "best.eqx", like.best, _WHAT),
-        )
+            raise ValueError(f"{self.path / _META} is corrupt: {err!r}") from err
+        arrays = {
+            n: load_leaves(self.path / f"{n}.eqx", getattr(like, n), _WHAT, data=files[f"{n}.eqx"])
+            for n in _ARRAYS
+        }
+        return dataclasses.replace(state, **arrays)
 
     def save(self, state) -> None:
         if jax.process_index() != 0:  # multi-host: every process holds the same state
@@ -112,9 +120,9 @@ class Checkpoint:
         }
 
         def fill(tmp: Path) -> None:
-            save_leaves(tmp / "model.eqx", state.model)
-            save_leaves(tmp / "opt_state.eqx", state.opt_state)
-            save_leaves(tmp / "best.eqx", state.best)
-            write_json(tmp / "state.json", meta)
+            for n in _ARRAYS:
+                save_leaves(tmp / f"{n}.eqx", getattr(state, n))
+            files = {f"{n}.eqx": (tmp / f"{n}.eqx").read_bytes() for n in _ARRAYS}
+            write_json(tmp / _META, seal(meta, _META, files))
 
         write_dir_atomically(self.path, fill)

@@ -20,8 +20,8 @@ from tqdm.auto import tqdm
 from ._array_types import Array, Float
 from ._batches import Batch
 from ._losses import AbstractLoss, GaussianNLL
-from ._network import ForecastNet, forecast_batch
 from ._sharding import data_mesh, replicate, shard_batch
+from .network import ForecastNet, forecast_batch
 
 
 def batch_loss(
@@ -181,6 +181,12 @@ def train(
         best=replicate(state.best, mesh),
     )
     val_batches = [shard_batch(b, mesh) for b in val_batches]
+    if val_batches and state.step == 0 and not state.val_loss:
+        # The starting point (the prior blend of the baselines) competes too: with little
+        # data, training may only make it worse, and then the initial weights are kept.
+        initial = evaluate(state.model, val_batches, val_metric, weights)
+        if np.isfinite(initial):
+            state = dataclasses.replace(state, best_loss=initial, val_loss=[(0, initial)])
 
     stopped = state.stopped
     bar = tqdm(

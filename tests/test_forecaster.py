@@ -143,8 +143,8 @@ def test_bad_queries(data, fitted):
 
 def test_cross_validation(data, fitted):
     df, static_df = data
-    cv = fitted.cross_validation(df, static_df=static_df, n_windows=2, step_size=3.0, h=6.0,
-                                 level=[80])  # fmt: skip
+    cv = fitted.cross_validation(df, static_df=static_df, n_windows=2, step_size=3, h=6,
+                                 freq=1.0, level=[80])  # fmt: skip
     assert list(cv.columns[:4]) == ["unique_id", "ds", "cutoff", "HR"]
     assert "HR-y" in cv.columns and "HR-lo-80" in cv.columns
     last = cv["unique_id"].map(df.groupby("unique_id")["ds"].max())

@@ -25,7 +25,7 @@ def fitted_and_batch():
         feats,
         np.random.default_rng(0),
         batch_size=4,
-        horizon=est.horizon_,
+        horizon=est.fitted_.horizon,  # model units
         context=None,
         max_len=est.max_len_,
         n_queries=16,

@@ -24,6 +24,7 @@ import pytest
 from _tiny import TINY
 
 import s5ts
+from s5ts._atomic_io import seal
 from s5ts.datasets import synthetic_vitals
 
 
@@ -77,13 +78,19 @@ def _last(c, sid):
     return c.df.loc[c.df["unique_id"] == sid, "ds"].max()
 
 
-def _tamper(c, tmp, edit=None, weights=None, drop=None):
-    """A copy of the saved model with its config edited / weights replaced / a file gone."""
+def _tamper(c, tmp, edit=None, weights=None, drop=None, reseal=True):
+    """A copy of the saved model with its config edited / weights replaced / a file gone.
+
+    An edited config is resealed (its digests recomputed) unless `reseal=False`: the
+    checks behind the digests must hold against a deliberate edit too."""
     out = tmp / "tampered"
     out.mkdir()
     config = json.loads((c.saved / "config.json").read_text())
     if edit is not None:
         edit(config)
+        if reseal:
+            files = {"model.eqx": (c.saved / "model.eqx").read_bytes()}
+            config = seal(config, "config.json", files)
     (out / "config.json").write_text(json.dumps(config))
     blob = (c.saved / "model.eqx").read_bytes()
     (out / "model.eqx").write_bytes(blob if weights is None else weights(blob))
@@ -327,7 +334,7 @@ CASES = [
         "predict-naive-df-aware-fit",
         lambda c, t: _dt_model(c, "UTC").predict(_as_datetimes(c.df), h=2, static_df=c.static),
         TypeError,
-        "'ds'",
+        r"df has naive datetime times but .* fitted on tz-aware datetime \(UTC\) times.*'ds'",
     ),
     (
         "predict-aware-df-naive-fit",
@@ -354,7 +361,21 @@ CASES = [
         r"\['MAP'\].*too large",
     ),
     ("predict-static-missing", lambda c, t: _predict(c, static_df=None), ValueError, "static"),
+    (
+        "predict-static-empty",
+        lambda c, t: _predict(
+            c, df=c.df[c.df["unique_id"] == "patient_003"], static_df=c.static.iloc[:0]
+        ),
+        ValueError,
+        r"lacks series \['patient_003'\]",
+    ),
     ("predict-level-100", lambda c, t: _predict(c, level=[80, 100]), ValueError, "level"),
+    (
+        "predict-level-fraction",
+        lambda c, t: _predict(c, level=[0.8]),
+        ValueError,
+        r"percentages.*level=\[80\]",
+    ),
     ("predict-level-scalar", lambda c, t: _predict(c, level=80), TypeError, "level"),
     ("predict-level-str", lambda c, t: _predict(c, level=["80"]), TypeError, "level"),
     (
@@ -374,30 +395,36 @@ CASES = [
     ("predict-freq-zero", lambda c, t: _predict(c, freq=0.0), ValueError, "freq"),
     ("predict-freq-str-numeric", lambda c, t: _predict(c, freq="1h"), TypeError, "spans"),
     # -- cross_validation ----------------------------------------------------------------
-    ("cv-df-list", lambda c, t: c.est.cross_validation([1], h=2.0), TypeError, "df must be"),
+    ("cv-df-list", lambda c, t: c.est.cross_validation([1], h=2), TypeError, "df must be"),
     (
         "cv-h-negative",
-        lambda c, t: c.est.cross_validation(c.df, static_df=c.static, h=-2.0),
+        lambda c, t: c.est.cross_validation(c.df, static_df=c.static, h=-2),
         ValueError,
         "h must be a positive",
     ),
     (
         "cv-n-windows-zero",
-        lambda c, t: c.est.cross_validation(c.df, static_df=c.static, h=2.0, n_windows=0),
+        lambda c, t: c.est.cross_validation(c.df, static_df=c.static, h=2, n_windows=0),
         ValueError,
         "n_windows",
     ),
     (
         "cv-no-window",
-        lambda c, t: c.est.cross_validation(c.df, static_df=c.static, h=1e6),
+        lambda c, t: c.est.cross_validation(c.df, static_df=c.static, h=10**6),
         ValueError,
         "no cross-validation window",
     ),
     (
         "cv-step-size-str",
-        lambda c, t: c.est.cross_validation(c.df, static_df=c.static, h=2.0, step_size="1h"),
+        lambda c, t: c.est.cross_validation(c.df, static_df=c.static, h=2, step_size="1h"),
         TypeError,
         "step_size",
+    ),
+    (
+        "cv-h-span",
+        lambda c, t: c.est.cross_validation(c.df, static_df=c.static, h=2.0),
+        ValueError,
+        r"h must be a positive number of steps.*h \* freq",
     ),
     # -- command line --------------------------------------------------------------------
     (
@@ -452,6 +479,20 @@ CASES = [
         lambda c, t: _tamper(c, t, edit=lambda d: d.update(format="x")),
         ValueError,
         "config",
+    ),
+    (
+        "load-config-edited",
+        lambda c, t: _tamper(c, t, edit=lambda d: d["fitted"].update(horizon=1.0), reseal=False),
+        ValueError,
+        r"config\.json does not match its recorded SHA-256",
+    ),
+    (
+        "load-deep-json",
+        lambda c, t: (
+            (t / "config.json").write_text("[" * 10**5 + "]" * 10**5) and s5ts.S5Forecaster.load(t)
+        ),
+        ValueError,
+        "nests",
     ),
     (
         "load-missing-weights",

@@ -128,6 +128,8 @@ def test_streamed_forecasts_equal_predict_on_the_full_history(data, sharp, ward,
     _same_forecasts(streamed, direct)
 
 
+# Queries a day past a two-event history: beyond twice the horizon, on purpose.
+@pytest.mark.filterwarnings("ignore::s5ts.ExtrapolationWarning")
 def test_update_returns_a_new_state_and_leaves_the_old_one(sharp, ward, data):
     _, static_df = data
     _, head, rest = ward
@@ -142,6 +144,8 @@ def test_update_returns_a_new_state_and_leaves_the_old_one(sharp, ward, data):
         before.locf[0, 0] = 1.0
 
 
+# Queries a day past a two-event history: beyond twice the horizon, on purpose.
+@pytest.mark.filterwarnings("ignore::s5ts.ExtrapolationWarning")
 def test_updating_some_series_leaves_the_others_unchanged(sharp, ward, data):
     _, static_df = data
     _, head, rest = ward

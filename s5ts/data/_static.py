@@ -29,7 +29,10 @@ def read_static(
     """
     frame = as_frame(static_df, "static_df")
     if len(frame) == 0:
-        raise ValueError("static_df is empty (0 rows); pass None or one row per series.")
+        raise ValueError(
+            f"static_df is empty (0 rows): it lacks series {fmt_ids(ids)} of df (column "
+            f"{id_col!r}); pass one row per series (or None if fitted without statics)."
+        )
     require_columns(frame, [id_col], "static_df")
     cols = [c for c in frame.columns if c != id_col]
     if not cols:

@@ -6,7 +6,12 @@
 """
 
 from ._checks import check_hyperparameters as check_hyperparameters
-from ._errors import BaselineWarning as BaselineWarning, NotFittedError as NotFittedError
+from ._errors import (
+    BaselineWarning as BaselineWarning,
+    ExtrapolationWarning as ExtrapolationWarning,
+    NotFittedError as NotFittedError,
+    TruncatedHistoryWarning as TruncatedHistoryWarning,
+)
 from ._estimator import S5Forecaster as S5Forecaster
 from ._fitted import Architecture as Architecture, FittedForecaster as FittedForecaster
 from ._hyperparameters import (

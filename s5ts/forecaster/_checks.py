@@ -62,10 +62,23 @@ def check_fit_panel(panel) -> None:
 
 def check_levels(level) -> list[float]:
     levels = _numbers(level, "level")
-    bad = [lv for lv in levels if not 0 < lv < 100]
+    given = level if isinstance(level, list | tuple) else levels  # the caller's order
+    fractions = [lv for lv in levels if 0 < lv < 1]
+    if fractions:
+        # 0.8 is almost surely an 80 % interval written as a fraction, not a 0.8 % one.
+        raise ValueError(
+            f"level values are percentages in (1, 100), got {fractions}; for an 80 % "
+            f"interval pass level=[80], so here level={[_percent(lv) for lv in given]}"
+        )
+    bad = [lv for lv in levels if not 1 < lv < 100]
     if bad:
-        raise ValueError(f"level values must lie in (0, 100), got {bad}")
+        raise ValueError(f"level values must be percentages in (1, 100), got {bad}")
     return levels
+
+
+def _percent(lv):
+    p = round(float(lv) * 100, 6) if 0 < lv < 1 else float(lv)
+    return int(p) if p.is_integer() else p
 
 
 def check_quantiles(quantiles) -> list[float]:

@@ -1,71 +1,158 @@
-"""Rolling-origin evaluation with cutoffs defined in time, without refitting.
+"""Rolling-origin evaluation with cutoffs defined in time, with or without refitting.
 
-Each window's forecasts come from the events up to its cutoff only, through the same
-query path as `predict`, so a window forecast equals `predict` on the truncated history.
+Windows are per series: series i's last cutoff is its last time minus `h` steps of
+`freq`, earlier ones `step_size` steps apart. Each window's forecasts come from the events
+up to its cutoff only, through the same query path as `predict`, so a window forecast
+equals `predict` on the truncated history. With refitting, window w's forecasts come from
+a model fitted on every series cut at its own window-w cutoff.
 """
+
+from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
-from ..data import make_frame
+from ..data import Panel, from_panel, make_frame
 from ._checks import check_levels, check_quantiles
-from ._predict import forecast_columns
+from ._predict import check_steps, forecast_columns, raw_step, suffixes, warn_far
 
 
-def cross_validation(fitted, runtime, df, n_windows, step_size, h, static_df, level, quantiles):
-    """The frame `S5Forecaster.cross_validation` returns (arguments as documented there)."""
+_STEPS = "; h counts steps of freq, as in predict (a window spans h * freq)"
+
+
+def cross_validation(
+    fitted,
+    runtime,
+    df,
+    n_windows,
+    step_size,
+    h,
+    freq,
+    static_df,
+    level,
+    quantiles,
+    refit: Callable[[object], object] | None = None,
+    long_name: str | None = None,
+):
+    """The frame `S5Forecaster.cross_validation` returns (arguments as documented there).
+
+    `refit(frame)`: the FittedForecaster of a model fitted on `frame` (a window's training
+    data), or None to forecast every window with `fitted`. `long_name`: the model's name
+    for the long layout, or None for the wide one.
+    """
+    check_steps(h, hint=_STEPS)
     if not isinstance(n_windows, int | np.integer) or isinstance(n_windows, bool):
         raise TypeError(f"n_windows must be a positive int, got {n_windows!r}")
     if n_windows < 1:
         raise ValueError(f"n_windows must be a positive int, got {n_windows!r}")
+    if step_size is not None:
+        if not isinstance(step_size, int | np.integer) or isinstance(step_size, bool):
+            raise TypeError(
+                f"step_size must be a positive number of steps of freq (int), got {step_size!r}"
+            )
+        check_steps(step_size, "step_size")
     check_levels(level), check_quantiles(quantiles)
     panel = fitted.read(df, static_df, runtime.duplicates)
-    fitted.span(h, "h")
-    h_raw = fitted.time_scale.to_raw_span(h)
-    step_raw = h_raw
-    if step_size is not None:
-        fitted.span(step_size, "step_size")
-        step_raw = fitted.time_scale.to_raw_span(step_size)
-    series, cut, event, cutoff = _windows(panel, n_windows, h_raw, step_raw)
+    step = raw_step(fitted.time_scale, panel, freq)
+    h_raw, step_raw = h * step, (h if step_size is None else step_size) * step
+    cutoffs, cuts = _cutoffs(panel, n_windows, h_raw, step_raw)
+    series, window, event = _scored(panel, cutoffs, cuts, h_raw)
     if len(series) == 0:
         raise ValueError(
             f"no cross-validation window has both history and events to score (h={h!r}, "
             f"n_windows={n_windows}); use a smaller h or fewer windows"
         )
-    event = panel.indptr[series] + event
-    anchor = panel.times[panel.indptr[series] + cut]
-    tau = fitted.time_scale.offsets(panel.times[event], anchor)
+    cut = cuts[series, window]
+    at = panel.indptr[series] + event  # the scored events' rows in the panel
     cols = {
         panel.id_col: panel.ids[series],
-        panel.time_col: panel.times[event],
-        "cutoff": np.asarray(cutoff, panel.times.dtype),
+        panel.time_col: panel.times[at],
+        "cutoff": cutoffs[series, window],
     }
-    cols.update(
-        forecast_columns(fitted, panel, series, cut, tau, level, quantiles, runtime.batch_size)
-    )
-    cols.update({f"{c}-y": panel.values[event, j] for j, c in enumerate(fitted.target_cols)})
+    if refit is None:
+        forecasts = _forecasts(fitted, runtime, panel, series, cut, event, level, quantiles)
+    else:
+        forecasts = {}
+        for w in np.unique(window):
+            rows = np.flatnonzero(window == w)
+            fitted_w = refit(from_panel(_history(panel, cuts[:, w])))
+            part = _forecasts(
+                fitted_w, runtime, panel, series[rows], cut[rows], event[rows], level, quantiles
+            )
+            for name, values in part.items():
+                forecasts.setdefault(name, np.empty(len(series), values.dtype))[rows] = values
+    truth = panel.values[at]
+    if long_name is not None:
+        return _long(cols, forecasts, truth, fitted.target_cols, long_name, panel, level, quantiles)
+    cols.update(forecasts)
+    cols.update({f"{c}-y": truth[:, j] for j, c in enumerate(fitted.target_cols)})
     return make_frame(cols, like=panel)
 
 
-def _windows(panel, n_windows, h_raw, step_raw):
-    """Per scored event: series, cutoff event and the event (both within the series), and
-    the cutoff time. Windows without history or without events are skipped."""
-    rows = {"series": [], "cut": [], "event": [], "cutoff": []}
+def _forecasts(fitted, runtime, panel, series, cut, event, level, quantiles):
+    anchor = panel.times[panel.indptr[series] + cut]
+    tau = fitted.time_scale.offsets(panel.times[panel.indptr[series] + event], anchor)
+    # Frames up to the user: warn_far / forecast_columns, here, cross_validation, the method.
+    warn_far(fitted, tau, stacklevel=5)
+    return forecast_columns(
+        fitted, panel, series, cut, tau, level, quantiles, runtime.batch_size, stacklevel=5
+    )
+
+
+def _cutoffs(panel, n_windows, h_raw, step_raw):
+    """(S, W) cutoff times and cutoff events (within the series; -1: no history before
+    the cutoff), oldest window first."""
+    cutoffs = np.empty((panel.n_series, n_windows), panel.times.dtype)
+    cuts = np.empty((panel.n_series, n_windows), np.int64)
     for i in range(panel.n_series):
         t = panel.times[panel.indptr[i] : panel.indptr[i + 1]]
-        for w in range(n_windows - 1, -1, -1):
-            cutoff = t[-1] - h_raw - w * step_raw
-            c = int(np.searchsorted(t, cutoff, side="right")) - 1
-            stop = int(np.searchsorted(t, cutoff + h_raw, side="right"))
+        for k in range(n_windows):
+            cutoff = t[-1] - h_raw - (n_windows - 1 - k) * step_raw
+            cutoffs[i, k] = cutoff
+            cuts[i, k] = int(np.searchsorted(t, cutoff, side="right")) - 1
+    return cutoffs, cuts
+
+
+def _scored(panel, cutoffs, cuts, h_raw):
+    """Per scored event: series, window and the event (within the series). Windows
+    without history or without events are skipped."""
+    series, window, event = [], [], []
+    for i in range(panel.n_series):
+        t = panel.times[panel.indptr[i] : panel.indptr[i + 1]]
+        for k in range(cutoffs.shape[1]):
+            c = cuts[i, k]
+            stop = int(np.searchsorted(t, cutoffs[i, k] + h_raw, side="right"))
             if c < 0 or stop <= c + 1:
                 continue
-            n = stop - c - 1
-            rows["series"] += [i] * n
-            rows["cut"] += [c] * n
-            rows["event"] += list(range(c + 1, stop))
-            rows["cutoff"] += [cutoff] * n
-    return (
-        np.asarray(rows["series"], np.int64),
-        np.asarray(rows["cut"], np.int64),
-        np.asarray(rows["event"], np.int64),
-        rows["cutoff"],
+            series += [i] * (stop - c - 1)
+            window += [k] * (stop - c - 1)
+            event += range(c + 1, stop)
+    return (np.asarray(a, np.int64) for a in (series, window, event))
+
+
+def _history(panel: Panel, cuts) -> Panel:
+    """Every series cut after its event `cuts[i]` (series without history left out)."""
+    keep = np.flatnonzero(cuts >= 0)
+    rows = np.concatenate([np.arange(panel.indptr[i], panel.indptr[i] + cuts[i] + 1) for i in keep])
+    return replace(
+        panel,
+        ids=panel.ids[keep],
+        indptr=np.concatenate([[0], np.cumsum(cuts[keep] + 1)]).astype(np.int64),
+        times=panel.times[rows],
+        values=panel.values[rows],
+        static=None if panel.static is None else panel.static[keep],
     )
+
+
+def _long(cols, forecasts, truth, targets, name, panel, level, quantiles):
+    """One row per observed (series, time, variable): the keys, `variable`, `y`, and the
+    forecast columns named after the model (`<name>`, `<name>-lo-80`, ...), the layout
+    utilsforecast's `evaluate` and neuralforecast use."""
+    row, var = np.nonzero(~np.isnan(truth))
+    out = {k: v[row] for k, v in cols.items()}
+    out["variable"] = np.asarray(targets, dtype=str)[var]
+    out["y"] = truth[row, var]
+    for suffix in suffixes(level, quantiles):
+        wide = np.stack([forecasts[t + suffix] for t in targets], axis=1)
+        out[name + suffix] = wide[row, var]
+    return make_frame(out, like=panel)

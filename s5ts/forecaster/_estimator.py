@@ -4,6 +4,11 @@ The class holds the hyperparameters and, once fitted, one `FittedForecaster` (wh
 learned). The work lives in one module per verb: `_fit`, `_predict`,
 `_cross_validation`, `_online` (streaming) and `_persistence`. All randomness comes from
 `random_state`.
+
+scikit-learn is not a dependency: the estimator follows its contract (`get_params` /
+`set_params`, `__sklearn_is_fitted__`, `__sklearn_tags__` built only when scikit-learn
+asks) without importing it, so `clone`, `check_is_fitted`, `is_regressor` and `Pipeline`
+work where it is installed.
 """
 
 import inspect
@@ -14,9 +19,13 @@ from ._cross_validation import cross_validation
 from ._errors import NotFittedError
 from ._fit import fit
 from ._fitted import FittedForecaster, Runtime
+from ._json import decode_option, encode_option
 from ._online import ForecastState, init_state, predict_from_state, update
-from ._persistence import load, save
+from ._persistence import from_payload, load, save, to_payload
 from ._predict import predict
+
+
+_IN_DATA_UNITS = ("horizon", "context")  # fitted spans shown as `<name>_` in the data's units
 
 
 class S5Forecaster:
@@ -24,7 +33,13 @@ class S5Forecaster:
 
     Hyperparameters are stored unchanged and validated in `fit`. What `fit` learns is the
     `fitted_` object; each of its fields is also readable as `<field>_` (`target_cols_`,
-    `time_scale_`, `horizon_`, `history_`, `model_`, ...).
+    `time_scale_`, `horizon_`, `history_`, `model_`, ...). The spans `horizon_` and
+    `context_` are in the data's own units (a number in its time unit, or a
+    `numpy.timedelta64` for datetimes), like the hyperparameters; `fitted_.horizon` and
+    `fitted_.context` hold them in the model's internal units.
+
+    A fitted forecaster pickles (`pickle`, `joblib`) through the format of `save`: JSON
+    and raw weight bytes, checked on unpickling like `load` checks files.
 
     **Arguments:**
 
@@ -111,6 +126,21 @@ class S5Forecaster:
 
     # -- scikit-learn contract --------------------------------------------------------------
 
+    _estimator_type = "regressor"  # what scikit-learn < 1.6 reads instead of tags
+
+    def __sklearn_tags__(self):
+        """scikit-learn's tags (scikit-learn >= 1.6; imported only when it asks): a
+        regressor that needs fit, takes frames with NaN and strings, and no `y`."""
+        from sklearn.utils import InputTags, RegressorTags, Tags, TargetTags
+
+        return Tags(
+            estimator_type="regressor",
+            target_tags=TargetTags(required=False, multi_output=True, single_output=False),
+            regressor_tags=RegressorTags(),
+            input_tags=InputTags(allow_nan=True, string=True),
+            requires_fit=True,
+        )
+
     @classmethod
     def _get_param_names(cls) -> list[str]:
         return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
@@ -140,8 +170,35 @@ class S5Forecaster:
             and not name.startswith("_")
             and hasattr(fitted, name[:-1])
         ):
-            return getattr(fitted, name[:-1])
+            value = getattr(fitted, name[:-1])
+            if name[:-1] in _IN_DATA_UNITS and value is not None:
+                return fitted.raw_span(value)
+            return value
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __getstate__(self) -> dict:
+        # Pickle what `save` writes (JSON + weight bytes), never the JAX objects; the
+        # per-step losses ride along, as save keeps only their summary.
+        state = {"hyperparameters": {k: encode_option(v) for k, v in self.get_params().items()}}
+        if self.__sklearn_is_fitted__():
+            state["fitted"] = to_payload(self.get_params(), self.fitted_)
+            state["history"] = _plain_history(self.fitted_.history)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        params = {k: decode_option(v) for k, v in state["hyperparameters"].items()}
+        self.__dict__.update(params)
+        if state.get("fitted") is not None:
+            _, fitted = from_payload(state["fitted"], self._defaults())
+            self.fitted_ = fitted.replace(history=fitted.history | state.get("history", {}))
+
+    @classmethod
+    def _defaults(cls) -> dict:
+        return {
+            p.name: p.default
+            for p in inspect.signature(cls.__init__).parameters.values()
+            if p.name != "self"
+        }
 
     def __repr__(self) -> str:
         defaults = {
@@ -180,7 +237,9 @@ class S5Forecaster:
         **Arguments:**
 
         - `df`: the training series.
-        - `static_df`: one row per series (numeric covariates), or None.
+        - `static_df`: one row per series (numeric covariates), or None. In a
+          scikit-learn `Pipeline`, whose `fit(X, y)` hands `y` to the last step's second
+          argument, that is this one: `pipe.fit(df)` or `pipe.fit(df, static_df)`.
         - `val_df`: validation series for early stopping; else `val_size` of the series is
           held out.
         - `id_col`, `time_col`, `target_cols`: the column names (`target_cols=None`: every
@@ -248,13 +307,20 @@ class S5Forecaster:
         - `static_df`: the series' static covariates, if fitted with them.
         - `h`, `freq`: instead of `query_df`, `h` steps of `freq` after each series' last
           time (`freq` defaults to the median gap seen in training).
-        - `level`: central interval levels in percent, e.g. `[80, 95]`.
+        - `level`: central interval levels in percent, e.g. `[80, 95]` (a fraction such
+          as 0.8 is an error that suggests 80).
         - `quantiles`: quantiles in (0, 1).
 
         **Returns:**
 
         A frame of `df`'s type: `id_col`, `time_col`, per target `<target>` (the mean),
         `<target>-lo-<l>` / `<target>-hi-<l>` per level and `<target>-q<q>` per quantile.
+
+        Warnings: the network sees at most `max_len_` events (the longest training series,
+        rounded up to a power of two); a longer history is cut to its latest `max_len_`
+        events, with a `TruncatedHistoryWarning` (streaming, `init_state` / `update` /
+        `predict_from_state`, never cuts). Forecasts more than twice `horizon_` after a
+        series' last event come with an `ExtrapolationWarning`.
         """
         fitted = self._fitted()
         return predict(fitted, self._runtime(), df, query_df, static_df, h, freq, level, quantiles)
@@ -301,7 +367,9 @@ class S5Forecaster:
         steps of `freq` after every series' last time). The frame has the type of the
         frame `init_state` read. Equal to `predict` on the whole history (to float
         rounding) as long as that history is within `max_len_` events, where `predict`
-        starts cutting it.
+        starts cutting it. The state must come from this model or a saved / loaded or
+        pickled copy of it (ValueError otherwise); forecasts more than twice `horizon_`
+        ahead warn as in `predict`.
         """
         fitted = self._fitted()
         return predict_from_state(fitted, state, query_df, h, freq, level, quantiles)
@@ -312,48 +380,111 @@ class S5Forecaster:
         self,
         df,
         *,
+        h: int,
+        freq=None,
         n_windows: int = 1,
-        step_size=None,
-        h,
+        step_size: int | None = None,
         static_df=None,
         level=None,
         quantiles=None,
         refit: bool = False,
+        long: bool = False,
     ):
-        """Rolling-origin evaluation with cutoffs in time, without refitting.
+        """Rolling-origin evaluation with cutoffs in time, per series.
 
-        Per series the last cutoff is its last time minus `h`, and earlier ones are
-        `step_size` (default `h`) apart; `h` and `step_size` are spans like `horizon`. Each
-        window forecasts every event in `(cutoff, cutoff + h]` from the events up to the
-        cutoff. Returns `id_col, time_col, cutoff`, the forecast columns of `predict`, then
-        the truth `<target>-y` per target (NaN where not observed: score observed only).
-        Windows without history or without events are skipped.
+        `h` counts steps of `freq`, as in `predict` and in neuralforecast: a window spans
+        `h * freq` (for a span such as 24 h, pass `h=24, freq=1.0` or `h=1, freq="24h"`).
+        Per series the last cutoff is its last time minus that span, and earlier ones are
+        `step_size` steps of `freq` apart. Each window forecasts every event of the series
+        in `(cutoff, cutoff + h * freq]` from the events up to the cutoff. Windows without
+        history or without events are skipped.
+
+        **Arguments:**
+
+        - `df`: the series, a long frame like the training frame.
+        - `h`: steps of `freq` per window (int).
+        - `freq`: one step, a span in the data's units (default: the median gap seen in
+          training, as in `predict`).
+        - `n_windows`: windows per series.
+        - `step_size`: steps of `freq` between successive cutoffs (default `h`).
+        - `static_df`: the series' static covariates, if fitted with them.
+        - `level`, `quantiles`: as in `predict`.
+        - `refit`: `False` (default) forecasts every window with this fitted model (which
+          has seen the windows if it was fitted on `df`). `True` fits, per window, a fresh
+          forecaster with these hyperparameters on every series cut at its own cutoff of
+          that window, and forecasts the window with it: honest out-of-sample scores at
+          the cost of `n_windows` fits, each about as long as the original `fit`. This
+          forecaster (which supplies the column names) stays as it is.
+        - `long`: `False` (default) for one row per scored event; `True` for one row per
+          observed (series, time, variable), the layout of utilsforecast's `evaluate`.
+
+        **Returns:**
+
+        With `long=False`, a frame of `df`'s type: `id_col, time_col, cutoff`, the forecast
+        columns of `predict`, then the truth `<target>-y` per target (NaN where not
+        observed: score observed only). With `long=True`: `id_col, time_col, cutoff,
+        variable, y`, then the forecast named after the model: `S5Forecaster` (the mean),
+        `S5Forecaster-lo-<l>` / `-hi-<l>` per level, `S5Forecaster-q<q>` per quantile.
         """
         fitted = self._fitted()
+        refit_on = None
         if refit:
-            raise NotImplementedError("refit=True is not supported; fit once and pass refit=False")
+
+            def refit_on(frame):
+                twin = type(self)(**self.get_params())
+                twin.fit(
+                    frame,
+                    static_df,
+                    id_col=fitted.id_col,
+                    time_col=fitted.time_col,
+                    target_cols=list(fitted.target_cols),
+                )
+                return twin.fitted_
+
         return cross_validation(
-            fitted, self._runtime(), df, n_windows, step_size, h, static_df, level, quantiles
+            fitted,
+            self._runtime(),
+            df,
+            n_windows,
+            step_size,
+            h,
+            freq,
+            static_df,
+            level,
+            quantiles,
+            refit=refit_on,
+            long_name=type(self).__name__ if long else None,
         )
 
     # -- persistence ----------------------------------------------------------------------------
 
     def save(self, path) -> None:
-        """Write the fitted forecaster to the directory `path` (atomically; no pickle)."""
+        """Write the fitted forecaster to the directory `path` (atomically; no pickle):
+        `config.json` (hyperparameters, fitted state, the SHA-256 of the weights and of
+        itself) and `model.eqx` (the weights)."""
         save(path, self.get_params(), self._fitted())
 
     @classmethod
     def load(cls, path) -> "S5Forecaster":
-        """Read a forecaster written by `save`; ValueError if the files are missing or bad."""
-        defaults = {
-            p.name: p.default
-            for p in inspect.signature(cls.__init__).parameters.values()
-            if p.name != "self"
-        }
-        params, fitted = load(path, defaults)
+        """Read a forecaster written by `save`; ValueError if the files are missing or bad.
+
+        Every file is checked against the SHA-256 digests `save` recorded before anything
+        is used: a changed byte is a ValueError naming the file. Nothing is unpickled.
+        """
+        params, fitted = load(path, cls._defaults())
         est = cls(**params)
         est.fitted_ = fitted
         return est
+
+
+def _plain_history(history: dict) -> dict:
+    # Losses as Python numbers: a pickle of them holds no numpy or JAX object.
+    out = dict(history)
+    if "train_loss" in out:
+        out["train_loss"] = [float(x) for x in out["train_loss"]]
+    if "val_loss" in out:
+        out["val_loss"] = [(int(s), float(v)) for s, v in out["val_loss"]]
+    return out
 
 
 def _same(a, b) -> bool:

@@ -20,10 +20,10 @@ from .._batches import (
 )
 from .._checkpoints import Checkpoint, fingerprint
 from .._losses import as_loss
-from .._network import N_BASELINES
 from .._optimizer import make_optimizer
 from .._training import train, validation_scores
 from ..data import Scaler, TimeScale, read_panel
+from ..network import N_BASELINES
 from ..ssm import ZOH
 from ._checks import check_callbacks, check_fit_panel, check_hyperparameters, target_weights
 from ._errors import BaselineWarning

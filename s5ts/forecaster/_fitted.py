@@ -22,8 +22,8 @@ import jax
 import numpy as np
 
 from .._features import SeriesFeatures, n_features, series_features
-from .._network import ForecastNet
 from ..data import ConversionReport, Panel, Scaler, TimeScale, check_has_targets, read_panel
+from ..network import ForecastNet
 from . import _json
 
 

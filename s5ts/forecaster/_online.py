@@ -21,9 +21,9 @@ from jaxtyping import Complex, Float, Int64, Shaped
 
 from .._batches import next_pow2
 from .._features import FIRST_GAP, Carry, SeriesFeatures, continue_features
-from .._network import decode_batch, encode_batch
 from ..data import Panel, fmt_ids, make_frame
-from ._predict import check_request, columns_from_scaled, query_rows
+from ..network import decode_batch, encode_batch
+from ._predict import check_request, columns_from_scaled, query_rows, warn_far
 
 
 QUERY_BATCH = 256  # most query rows per network call (padded to a power of two below it)
@@ -36,7 +36,8 @@ class ForecastState:
     Made by `S5Forecaster.init_state`, advanced by `S5Forecaster.update` (which returns a
     new state) and read by `S5Forecaster.predict_from_state`. It carries the whole history
     of every series: nothing is forgotten or cut. Model-unit times are the forecaster's
-    time scale, counted from each series' first event.
+    time scale, counted from each series' first event. It records the fingerprint of the
+    model that made it: it serves that model and its saved / loaded or pickled copies only.
     """
 
     states: tuple[Complex[np.ndarray, "series ..."], ...]  # per block, after the last event
@@ -52,6 +53,7 @@ class ForecastState:
     # A Panel without events: the ids (sorted), column names, time and id dtypes and frame
     # backend, to read queries and build frames exactly as `predict` does.
     template: Panel
+    fingerprint: str  # the model's (`FittedForecaster.fingerprint`): states are per model
 
     def __post_init__(self):
         arrays = (self.first, self.last, self.t, self.seen_at, self.locf, self.total, self.count)
@@ -105,6 +107,7 @@ def init_state(fitted, runtime, df, static_df, context) -> ForecastState:
             values=panel.values[:0],
             static=None,
         ),
+        fingerprint=fitted.fingerprint(),
     )
     return _advance(fitted, empty, panel, np.arange(s), runtime.batch_size)
 
@@ -139,6 +142,7 @@ def predict_from_state(fitted, state: ForecastState, query_df, h, freq, level, q
     like = state.template
     series, raw = query_rows(fitted, like, state.last, query_df, h, freq, "in the state")
     tau = fitted.time_scale.offsets(raw, state.last[series])
+    warn_far(fitted, tau, stacklevel=4)
     mean, scale = _forecast(fitted, state, series, tau)
     cols = {like.id_col: like.ids[series], like.time_col: raw}
     cols.update(columns_from_scaled(fitted, like, series, mean, scale, level, quantiles))
@@ -276,4 +280,12 @@ def _check_state(fitted, state) -> None:
         raise ValueError(
             "this state was made by a forecaster with other targets, statics or network "
             "sizes; build it with this forecaster's init_state"
+        )
+    if state.fingerprint != fitted.fingerprint():
+        # Same sizes, other weights or scales: the stored SSM states would be meaningless.
+        raise ValueError(
+            "this state was made by another model (its fingerprint differs from this "
+            "forecaster's: other weights, scalers or time scale); a state serves only the "
+            "model that made it, or a saved / loaded or pickled copy of it. Build it with "
+            "this forecaster's init_state"
         )

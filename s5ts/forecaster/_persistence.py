@@ -3,18 +3,29 @@
 No pickle: the config is JSON (`_json`: option objects by class name from a fixed
 list), the weights are raw arrays read with `allow_pickle=False` into a skeleton rebuilt
 from the config, so loading a file cannot run code. Writes go to a temporary directory
-that is renamed into place (`s5ts._atomic_io`).
+that is renamed into place (`s5ts._atomic_io`). The config records the SHA-256 of the
+weights file and of its own content; `load` verifies both before using anything, so a
+changed byte is a ValueError naming the file, never a silently different model.
+
+The same pair (sealed config, weight bytes) is what a pickled `S5Forecaster` holds
+(`to_payload` / `from_payload`), so pickling goes through this format too.
 """
 
+import json
 from pathlib import Path
 
 import jax
 
 from .._atomic_io import (
     check_overwritable,
+    check_seal,
+    leaves_to_bytes,
     load_leaves,
+    parse_json,
+    read_bytes,
     read_json,
     save_leaves,
+    seal,
     write_dir_atomically,
     write_json,
 )
@@ -25,7 +36,8 @@ from ._json import decode_option, encode_option
 
 
 FORMAT = "s5ts.S5Forecaster"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: SHA-256 digests of the weights and of the config
+CONFIG, WEIGHTS = "config.json", "model.eqx"
 _WHAT = "a saved S5Forecaster"
 
 
@@ -35,23 +47,28 @@ def _as_path(path) -> Path:
     return Path(path)
 
 
-def save(path, params: dict, fitted: FittedForecaster) -> None:
-    """Write hyperparameters `params` and the fitted state to the directory `path`."""
-    path = _as_path(path)
-    check_overwritable(path, "config.json", _WHAT)
+def _config(params: dict, fitted: FittedForecaster) -> dict:
     params = {k: encode_option(v) for k, v in params.items()}
     if params["target_weights"] is not None:  # numpy numbers are not JSON
         params["target_weights"] = {k: float(v) for k, v in params["target_weights"].items()}
-    config = {
+    return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "hyperparameters": params,
         "fitted": fitted.to_config(),
     }
 
+
+def save(path, params: dict, fitted: FittedForecaster) -> None:
+    """Write hyperparameters `params` and the fitted state to the directory `path`."""
+    path = _as_path(path)
+    check_overwritable(path, CONFIG, _WHAT)
+    config = _config(params, fitted)
+
     def fill(tmp: Path) -> None:
-        write_json(tmp / "config.json", config)
-        save_leaves(tmp / "model.eqx", fitted.model)
+        save_leaves(tmp / WEIGHTS, fitted.model)
+        # The digest is of the bytes on disk: what load will read.
+        write_json(tmp / CONFIG, seal(config, CONFIG, {WEIGHTS: (tmp / WEIGHTS).read_bytes()}))
 
     write_dir_atomically(path, fill)
 
@@ -63,7 +80,31 @@ def load(path, defaults: dict) -> tuple[dict, FittedForecaster]:
     path = _as_path(path)
     if not path.is_dir():
         raise ValueError(f"{path} is not {_WHAT}: the directory is missing")
-    config = _read_config(path)
+    config = read_json(path / CONFIG, _WHAT)
+    _check_format(config, path / CONFIG)
+    weights = read_bytes(path / WEIGHTS, _WHAT)
+    return _from_config(config, weights, path, defaults)
+
+
+def to_payload(params: dict, fitted: FittedForecaster) -> dict:
+    """The files `save` writes, in memory: `{"config": JSON text, "weights": bytes}`."""
+    weights = leaves_to_bytes(fitted.model)
+    config = seal(_config(params, fitted), CONFIG, {WEIGHTS: weights})
+    return {"config": json.dumps(config, allow_nan=False), "weights": weights}
+
+
+def from_payload(payload: dict, defaults: dict) -> tuple[dict, FittedForecaster]:
+    """The inverse of `to_payload`, with every check of `load`."""
+    if not isinstance(payload, dict) or not {"config", "weights"} <= set(payload):
+        raise ValueError("not a pickled S5Forecaster payload (config and weights)")
+    where = Path("<pickled S5Forecaster>")
+    config = parse_json(str(payload["config"]).encode(), str(where / CONFIG))
+    _check_format(config, where / CONFIG)
+    return _from_config(config, bytes(payload["weights"]), where, defaults)
+
+
+def _from_config(config: dict, weights: bytes, path: Path, defaults: dict):
+    check_seal(config, path / CONFIG, {WEIGHTS: weights})
     try:
         saved = {k: decode_option(v) for k, v in dict(config["hyperparameters"]).items()}
         unknown = sorted(set(saved) - set(defaults))
@@ -72,21 +113,18 @@ def load(path, defaults: dict) -> tuple[dict, FittedForecaster]:
         params = defaults | saved
         check_hyperparameters(params)
         fitted = FittedForecaster.from_config(dict(config["fitted"]))
-        arch = fitted.architecture
-        _check_consistent(fitted, path / "model.eqx")
-        skeleton = arch.build(jax.random.key(0))
+        _check_consistent(fitted, len(weights))
+        skeleton = fitted.architecture.build(jax.random.key(0))
     except (KeyError, TypeError, ValueError, AttributeError) as err:
-        raise ValueError(
-            f"{path / 'config.json'} is not a valid S5Forecaster config: {err!r}"
-        ) from err
-    model = load_leaves(path / "model.eqx", skeleton, _WHAT)
+        raise ValueError(f"{path / CONFIG} is not a valid S5Forecaster config: {err!r}") from err
+    model = load_leaves(path / WEIGHTS, skeleton, _WHAT, data=weights)
     return params, fitted.replace(model=model)
 
 
-def _check_consistent(fitted: FittedForecaster, weights: Path) -> None:
+def _check_consistent(fitted: FittedForecaster, n_bytes: int) -> None:
     """Sizes the config states twice must agree, or the skeleton would be built wrong; and
-    the weights file must be big enough for the sizes, so that a tampered config cannot
-    make the skeleton (built before the weights are read) exhaust memory."""
+    the weights must be big enough for the sizes, so that a tampered config cannot make
+    the skeleton (built before the weights are read) exhaust memory."""
     arch = fitted.architecture
     n_t, n_s = len(fitted.target_cols), len(fitted.static_cols)
     if fitted.scaler.mean.shape != (n_t,) or fitted.scaler.std.shape != (n_t,):
@@ -104,16 +142,15 @@ def _check_consistent(fitted: FittedForecaster, weights: Path) -> None:
         raise ValueError(f"n_features = {arch.n_features} does not fit the column lists")
     # B and C of each S5 layer alone hold 2 * hidden * state float32 numbers.
     least = 8 * arch.hidden_size * arch.state_size * arch.n_layers
-    if weights.is_file() and weights.stat().st_size < least:
+    if n_bytes < least:
         raise ValueError(
-            f"{weights.name} is too small for hidden_size={arch.hidden_size}, "
+            f"{WEIGHTS} is too small for hidden_size={arch.hidden_size}, "
             f"state_size={arch.state_size}, n_layers={arch.n_layers}"
         )
 
 
-def _read_config(path: Path) -> dict:
-    file = path / "config.json"
-    config = read_json(file, _WHAT)
+def _check_format(config: dict, file: Path) -> None:
+    # Before the digests: a file of another version has none, or others.
     if config.get("format") != FORMAT:
         raise ValueError(f"{file} is not an {FORMAT} config")
     if config.get("format_version") != FORMAT_VERSION:
@@ -121,4 +158,3 @@ def _read_config(path: Path) -> dict:
             f"{file} has format version {config.get('format_version')!r}; this s5ts reads "
             f"version {FORMAT_VERSION} (save the model again with this version)"
         )
-    return config

@@ -4,17 +4,20 @@ Every query becomes one slot in a fixed-shape batch (one compilation for all cal
 forecast depends only on its own series' history and its own time.
 """
 
+import warnings
 from statistics import NormalDist
 
 import numpy as np
 
-from .._batches import plan_batches
-from .._network import forecast
+from .._batches import history_start, plan_batches
 from ..data import fmt_ids, make_frame, read_queries
+from ..network import forecast
 from ._checks import check_levels, check_quantiles
+from ._errors import ExtrapolationWarning, TruncatedHistoryWarning
 
 
 PREDICT_QUERIES = 32  # query slots per history in prediction batches (one fixed shape)
+FAR = 2.0  # forecasts beyond FAR * horizon after the last event are warned about
 
 
 def predict(fitted, runtime, df, query_df, static_df, h, freq, level, quantiles):
@@ -25,11 +28,35 @@ def predict(fitted, runtime, df, query_df, static_df, h, freq, level, quantiles)
     series, raw = query_rows(fitted, panel, last, query_df, h, freq, "in df")
     cut = panel.lengths[series] - 1
     tau = fitted.time_scale.offsets(raw, last[series])
+    warn_far(fitted, tau, stacklevel=4)
     cols = {panel.id_col: panel.ids[series], panel.time_col: raw}
     cols.update(
         forecast_columns(fitted, panel, series, cut, tau, level, quantiles, runtime.batch_size)
     )
     return make_frame(cols, like=panel)
+
+
+def warn_far(fitted, tau, stacklevel: int) -> None:
+    """ExtrapolationWarning if any of the offsets `tau` (model units) after a cutoff lies
+    beyond FAR times the horizon the model was trained for. `stacklevel` counts frames
+    from this function (1) up to the user's call of the public method."""
+    far = tau > FAR * fitted.horizon
+    if far.any():
+        warnings.warn(
+            f"{int(far.sum())} forecast(s) lie up to {fmt_span(fitted.raw_span(tau.max()))} "
+            "after their series' last event, more than twice the horizon the forecaster "
+            f"was trained for (horizon_ = {fmt_span(fitted.raw_span(fitted.horizon))}): "
+            "they are extrapolation. Fit with a larger horizon to train for them.",
+            ExtrapolationWarning,
+            stacklevel=stacklevel,
+        )
+
+
+def fmt_span(span) -> str:
+    """A span of `FittedForecaster.raw_span` as a user reads it."""
+    if isinstance(span, np.timedelta64):
+        return f"{span / np.timedelta64(1, 'h'):.4g} h"
+    return f"{span:.4g}"
 
 
 def check_request(query_df, h, level, quantiles) -> None:
@@ -60,9 +87,15 @@ def query_rows(fitted, like, last, query_df, h, freq, where: str):
     return series, raw
 
 
-def _grid(time_scale, panel, last, h, freq):
+def check_steps(h, name: str = "h", hint: str = "") -> None:
+    """`h` (named `name`) must count steps: a positive int; `hint` ends the message."""
     if not isinstance(h, int | np.integer) or isinstance(h, bool) or h < 1:
-        raise ValueError(f"h must be a positive number of steps (int), got {h!r}")
+        raise ValueError(f"{name} must be a positive number of steps (int), got {h!r}{hint}")
+
+
+def raw_step(time_scale, panel, freq):
+    """One step of `freq` in raw units, of the panel's time dtype (`freq=None`: the median
+    gap seen in training, the model unit)."""
     step = time_scale.unit if freq is None else time_scale.to_raw_span(freq)
     if not isinstance(step, int | float | np.number) or isinstance(step, bool):
         raise TypeError(f"freq must be a number in the data's time unit, got {freq!r}")
@@ -70,19 +103,27 @@ def _grid(time_scale, panel, last, h, freq):
         raise ValueError(f"freq must be a positive span, got {freq!r}")
     if panel.time_kind.kind != "float" and step != int(step):
         raise ValueError(f"freq must be a whole number of time units, got {freq!r}")
-    step = np.asarray(step, dtype=panel.times.dtype)
+    return np.asarray(step, dtype=panel.times.dtype)
+
+
+def _grid(time_scale, panel, last, h, freq):
+    check_steps(h)
+    step = raw_step(time_scale, panel, freq)
     k = np.arange(1, h + 1, dtype=panel.times.dtype)
     series = np.repeat(np.arange(panel.n_series), h)
     return series, (last[:, None] + k[None, :] * step).reshape(-1)
 
 
 def forecast_columns(
-    fitted, panel, series, cut, tau, level, quantiles, batch_size
+    fitted, panel, series, cut, tau, level, quantiles, batch_size, stacklevel: int = 4
 ) -> dict[str, np.ndarray]:
-    """Mean, interval and quantile columns per target for rows (series, cutoff, tau)."""
+    """Mean, interval and quantile columns per target for rows (series, cutoff, tau);
+    `stacklevel` as in `warn_far`, counted from this function."""
     check_levels(level), check_quantiles(quantiles)
+    feats = fitted.features(panel)
+    _warn_cut(fitted, panel, feats, series, cut, stacklevel + 1)
     batches = plan_batches(
-        fitted.features(panel),
+        feats,
         series,
         cut,
         tau,
@@ -95,6 +136,41 @@ def forecast_columns(
     return columns_from_scaled(fitted, panel, series, mean, scale, level, quantiles)
 
 
+def _warn_cut(fitted, panel, feats, series, cut, stacklevel: int) -> None:
+    # The network sees at most max_len events (the longest training series): say when a
+    # history is cut to fit, rather than cutting it silently.
+    pairs = np.unique(np.stack([series, cut], axis=1), axis=0)
+    cut_short = sorted(
+        {
+            int(i)
+            for i, c in pairs
+            if history_start(feats[i], int(c), fitted.context, fitted.max_len)
+            > history_start(feats[i], int(c), fitted.context, int(c) + 2)
+        }
+    )
+    if cut_short:
+        warnings.warn(
+            f"the histories of series {fmt_ids(panel.ids[cut_short])} are longer than "
+            f"max_len_ = {fitted.max_len} events (the longest training series, rounded up "
+            f"to a power of two): their forecasts use only the latest {fitted.max_len} "
+            "events. Streaming (init_state / update / predict_from_state) uses every event.",
+            TruncatedHistoryWarning,
+            stacklevel=stacklevel,
+        )
+
+
+def suffixes(level, quantiles) -> list[str]:
+    """What follows a target's name in its forecast columns, in order: `""` (the mean),
+    `-lo-<l>` (widest first), `-hi-<l>`, `-q<q>`."""
+    levels, qs = check_levels(level), check_quantiles(quantiles)
+    return (
+        [""]
+        + [f"-lo-{_fmt(lv)}" for lv in levels[::-1]]
+        + [f"-hi-{_fmt(lv)}" for lv in levels]
+        + [f"-q{_fmt(q)}" for q in qs]
+    )
+
+
 def columns_from_scaled(fitted, panel, series, mean, scale, level, quantiles):
     """The columns of `forecast_columns` from the network's means and scales (R, C) in
     scaled units; `panel.ids[series]` names the rows' series in the finiteness error."""
@@ -103,15 +179,14 @@ def columns_from_scaled(fitted, panel, series, mean, scale, level, quantiles):
         mean = fitted.scaler.inverse_transform(mean)
         sd = fitted.scaler.inverse_scale(scale)
     _check_finite(panel, series, mean, sd)
+    # Standard normal quantile of each column after the mean's, in `suffixes` order.
+    z = [-_z(0.5 + lv / 200) for lv in levels[::-1]]
+    z += [_z(0.5 + lv / 200) for lv in levels] + [_z(q) for q in qs]
     out: dict[str, np.ndarray] = {}
     for j, name in enumerate(fitted.target_cols):
         out[name] = mean[:, j]
-        for lv in levels[::-1]:
-            out[f"{name}-lo-{_fmt(lv)}"] = mean[:, j] - _z(0.5 + lv / 200) * sd[:, j]
-        for lv in levels:
-            out[f"{name}-hi-{_fmt(lv)}"] = mean[:, j] + _z(0.5 + lv / 200) * sd[:, j]
-        for q in qs:
-            out[f"{name}-q{_fmt(q)}"] = mean[:, j] + _z(q) * sd[:, j]
+        for suffix, zk in zip(suffixes(level, quantiles)[1:], z, strict=True):
+            out[name + suffix] = mean[:, j] + zk * sd[:, j]
     return out
 
 

@@ -13,45 +13,14 @@ The two halves are `encode` (events -> states) and `decode` (states, queries -> 
 so that streaming can keep the states between calls and run the same head.
 """
 
-from collections.abc import Iterable
-
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._array_types import Array, Bool, Complex, Float
-from ._batches import Batch
-from ._sharding import data_mesh, padded_size, replicate, shard_batch, to_host
-from .ssm import AbstractDiscretisation, S5Layer, SSMStack
-
-
-MIN_SCALE = 1e-3  # floor on the predicted std (in scaled units), keeps the NLL bounded
-N_BASELINES = 3  # LOCF, the series' running mean, the training mean (0 in scaled units)
-
-
-def blend(
-    out: Float[Array, "*batch outputs"],
-    locf: Float[Array, "*batch targets"],
-    level: Float[Array, "*batch targets"],
-) -> tuple[Float[Array, "*batch targets"], Float[Array, "*batch targets"]]:
-    """Means and scales from the head's outputs: `(residual, raw scale, 3 blend logits)`
-    per target, laid out `[residual (C), scale (C), logits (C, 3)]`."""
-    n = locf.shape[-1]
-    residual, raw_scale = out[..., :n], out[..., n : 2 * n]
-    logits = out[..., 2 * n :].reshape(*out.shape[:-1], n, N_BASELINES)
-    w = jax.nn.softmax(logits, axis=-1)
-    mean = w[..., 0] * locf + w[..., 1] * level + residual  # w[..., 2] weighs 0
-    return mean, jax.nn.softplus(raw_scale) + MIN_SCALE
-
-
-def prior_logits(prior: np.ndarray | None, n_targets: int) -> np.ndarray:
-    """(C, 3) initial blend logits from prior weights (C, 3) or (3,); None: plain LOCF."""
-    if prior is None:
-        prior = np.array([1.0, 0.0, 0.0])
-    p = np.broadcast_to(np.asarray(prior, np.float64), (n_targets, N_BASELINES))
-    p = np.clip(p, 1e-4, None)
-    return np.log(p / p.sum(-1, keepdims=True))
+from .._array_types import Array, Bool, Complex, Float
+from ..ssm import AbstractDiscretisation, S5Layer, SSMStack
+from ._blend import N_BASELINES, blend, prior_logits
 
 
 class ForecastNet(eqx.Module):
@@ -187,52 +156,3 @@ class ForecastNet(eqx.Module):
             return blend(out, locf, level)
 
         return jax.vmap(one_query, in_axes=(1, 1), out_axes=1)(xq, tau)
-
-
-@eqx.filter_jit
-def forecast_batch(model: ForecastNet, batch: Batch):
-    """Means and scales (B, Q, C) for a whole batch, in inference mode."""
-    model = eqx.nn.inference_mode(model)
-    return model.batched(
-        batch.x, batch.dt, batch.valid, batch.xq, batch.tau, batch.locf, batch.level
-    )
-
-
-@eqx.filter_jit
-def encode_batch(model: ForecastNet, x, dt, valid, states):
-    """`ForecastNet.encode` from given states, in inference mode (streaming updates)."""
-    return eqx.nn.inference_mode(model).encode(x, dt, valid, states)
-
-
-@eqx.filter_jit
-def decode_batch(model: ForecastNet, states, xq, tau, locf, level):
-    """`ForecastNet.decode` in inference mode (forecasts from streamed states)."""
-    return eqx.nn.inference_mode(model).decode(states, xq, tau, locf, level)
-
-
-def forecast(
-    model: ForecastNet, items: Iterable[tuple[np.ndarray, Batch]], n_rows: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Run fixed-shape batches of (result row of each query (B, Q), Batch) pairs.
-
-    Returns means and scales (n_rows, C) in scaled units; row -1 marks padding.
-    """
-    n_t = model.n_targets
-    mean, scale = np.zeros((n_rows, n_t)), np.zeros((n_rows, n_t))
-    mesh = data_mesh()  # data parallel over every device; None with one device
-    model = replicate(model, mesh)
-    for pos, batch in items:
-        m, s = forecast_batch(model, shard_batch(_pad_rows(batch, mesh), mesh))
-        keep = pos >= 0
-        mean[pos[keep]] = to_host(m)[: len(pos)][keep]
-        scale[pos[keep]] = to_host(s)[: len(pos)][keep]
-    return mean, scale
-
-
-def _pad_rows(batch: Batch, mesh) -> Batch:
-    # Dummy rows (all-invalid history) make the batch split evenly over the devices.
-    b = len(batch.x)
-    extra = padded_size(b, mesh) - b
-    if not extra:
-        return batch
-    return Batch(*(np.concatenate([a, np.zeros((extra, *a.shape[1:]), a.dtype)]) for a in batch))

@@ -1,0 +1,61 @@
+"""The jitted calls every caller of a network goes through: whole batches in inference
+mode, streaming's encode and decode, and the loop over prediction batches (data
+parallel over every device)."""
+
+from collections.abc import Iterable
+
+import equinox as eqx
+import numpy as np
+
+from .._batches import Batch
+from .._sharding import data_mesh, padded_size, replicate, shard_batch, to_host
+from ._shared_clock import ForecastNet
+
+
+@eqx.filter_jit
+def forecast_batch(model: ForecastNet, batch: Batch):
+    """Means and scales (B, Q, C) for a whole batch, in inference mode."""
+    model = eqx.nn.inference_mode(model)
+    return model.batched(
+        batch.x, batch.dt, batch.valid, batch.xq, batch.tau, batch.locf, batch.level
+    )
+
+
+@eqx.filter_jit
+def encode_batch(model: ForecastNet, x, dt, valid, states):
+    """`ForecastNet.encode` from given states, in inference mode (streaming updates)."""
+    return eqx.nn.inference_mode(model).encode(x, dt, valid, states)
+
+
+@eqx.filter_jit
+def decode_batch(model: ForecastNet, states, xq, tau, locf, level):
+    """`ForecastNet.decode` in inference mode (forecasts from streamed states)."""
+    return eqx.nn.inference_mode(model).decode(states, xq, tau, locf, level)
+
+
+def forecast(
+    model: ForecastNet, items: Iterable[tuple[np.ndarray, Batch]], n_rows: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Run fixed-shape batches of (result row of each query (B, Q), Batch) pairs.
+
+    Returns means and scales (n_rows, C) in scaled units; row -1 marks padding.
+    """
+    n_t = model.n_targets
+    mean, scale = np.zeros((n_rows, n_t)), np.zeros((n_rows, n_t))
+    mesh = data_mesh()  # data parallel over every device; None with one device
+    model = replicate(model, mesh)
+    for pos, batch in items:
+        m, s = forecast_batch(model, shard_batch(_pad_rows(batch, mesh), mesh))
+        keep = pos >= 0
+        mean[pos[keep]] = to_host(m)[: len(pos)][keep]
+        scale[pos[keep]] = to_host(s)[: len(pos)][keep]
+    return mean, scale
+
+
+def _pad_rows(batch: Batch, mesh) -> Batch:
+    # Dummy rows (all-invalid history) make the batch split evenly over the devices.
+    b = len(batch.x)
+    extra = padded_size(b, mesh) - b
+    if not extra:
+        return batch
+    return Batch(*(np.concatenate([a, np.zeros((extra, *a.shape[1:]), a.dtype)]) for a in batch))

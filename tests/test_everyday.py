@@ -1,0 +1,369 @@
+"""Everyday use: model files that cannot lie, states tied to their model, the scikit-learn
+contract (tags, Pipeline, pickle), cross-validation with refits and the long layout, and
+units, levels, warnings and messages that say what they mean.
+
+One tiny model (the shapes of `test_forecaster.py`, so compilations are shared) is fitted
+per module; a tz-aware datetime twin is fitted once for the datetime checks.
+"""
+
+import copy
+import io
+import json
+import pickle
+import warnings
+
+import equinox as eqx
+import jax
+import numpy as np
+import pandas as pd
+import polars as pl
+import pytest
+from _tiny import TINY
+
+import s5ts
+from s5ts._atomic_io import MAX_JSON_BYTES
+from s5ts.datasets import synthetic_vitals
+
+
+@pytest.fixture(scope="module")
+def data():
+    return synthetic_vitals(12, seed=5, hours=24.0)
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    df, static_df = data
+    return s5ts.S5Forecaster(**TINY).fit(df, static_df)
+
+
+def _as_utc(df):
+    ds = pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(df["ds"] * 3600, unit="s")
+    return df.assign(ds=ds.dt.round("s"))
+
+
+@pytest.fixture(scope="module")
+def aware(data):
+    df, static_df = data
+    return s5ts.S5Forecaster(**TINY | {"horizon": "12h"}).fit(_as_utc(df), static_df)
+
+
+def _values(frame):
+    return frame.drop(columns=["unique_id", "ds"]).to_numpy()
+
+
+# -- 1. model files that cannot lie -----------------------------------------------------------
+
+
+def test_every_bit_flip_in_a_saved_model_is_refused_or_harmless(tmp_path, fitted):
+    fitted.save(tmp_path / "m")
+    want = fitted.fitted_.fingerprint()
+    rng = np.random.default_rng(0)
+    for name in ("config.json", "model.eqx"):
+        original = (tmp_path / "m" / name).read_bytes()
+        for pos in rng.choice(len(original), 40, replace=False):
+            flipped = bytearray(original)
+            flipped[pos] ^= 1 << int(rng.integers(8))
+            (tmp_path / "m" / name).write_bytes(bytes(flipped))
+            try:
+                loaded = s5ts.S5Forecaster.load(tmp_path / "m")
+            except ValueError as err:
+                assert name in str(err), str(err)
+            else:  # e.g. "1e-05" -> "1E-05": the same model, or it would have failed
+                assert loaded.fitted_.fingerprint() == want, (name, pos)
+        (tmp_path / "m" / name).write_bytes(original)
+
+
+def test_changed_weights_or_config_name_the_file(tmp_path, fitted):
+    fitted.save(tmp_path / "m")
+    weights = bytearray((tmp_path / "m" / "model.eqx").read_bytes())
+    weights[-3] ^= 0x10  # inside the last array's data: still loads without the digest
+    (tmp_path / "m" / "model.eqx").write_bytes(bytes(weights))
+    with pytest.raises(ValueError, match=r"model\.eqx does not match the SHA-256"):
+        s5ts.S5Forecaster.load(tmp_path / "m")
+    fitted.save(tmp_path / "m")
+    text = (tmp_path / "m" / "config.json").read_text()
+    config = json.loads(text)
+    config["fitted"]["horizon"] *= 2  # a plausible, well-formed lie
+    (tmp_path / "m" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=r"config\.json does not match its recorded SHA-256"):
+        s5ts.S5Forecaster.load(tmp_path / "m")
+    del config["sha256"]
+    (tmp_path / "m" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=r"config\.json.*does not record the SHA-256"):
+        s5ts.S5Forecaster.load(tmp_path / "m")
+
+
+def test_deep_or_huge_json_is_a_clear_error(tmp_path, fitted):
+    fitted.save(tmp_path / "m")
+    config = tmp_path / "m" / "config.json"
+    config.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ValueError, match="nests 100000 levels deep"):
+        s5ts.S5Forecaster.load(tmp_path / "m")
+    config.write_text('{"a": "' + "[" * 100_000 + '"}')  # brackets in a string do not nest
+    with pytest.raises(ValueError, match="not an s5ts.S5Forecaster config"):
+        s5ts.S5Forecaster.load(tmp_path / "m")
+    with open(config, "wb") as f:
+        f.truncate(MAX_JSON_BYTES + 1)  # sparse: no need to write 50 MB
+    with pytest.raises(ValueError, match="more than the 52428800"):
+        s5ts.S5Forecaster.load(tmp_path / "m")
+
+
+def test_changed_checkpoint_file_is_refused_on_resume(tmp_path, data):
+    df, static_df = data
+    est = s5ts.S5Forecaster(**TINY | {"max_steps": 10})
+    est.fit(df, static_df, checkpoint_dir=tmp_path / "ckpt")
+    best = bytearray((tmp_path / "ckpt" / "best.eqx").read_bytes())
+    best[-3] ^= 0x10
+    (tmp_path / "ckpt" / "best.eqx").write_bytes(bytes(best))
+    with pytest.raises(ValueError, match=r"best\.eqx does not match the SHA-256"):
+        est.fit(df, static_df, checkpoint_dir=tmp_path / "ckpt")
+
+
+# -- 2. a streaming state belongs to its model ------------------------------------------------
+
+
+def test_state_is_refused_by_another_model_of_the_same_sizes(data, fitted):
+    df, static_df = data
+    state = fitted.init_state(df, static_df)
+    other = copy.deepcopy(fitted)
+    last = other.model_.head.layers[-1]
+    bias = eqx.tree_at(lambda m: m.head.layers[-1].bias, other.model_, last.bias + 0.1)
+    other.fitted_ = other.fitted_.replace(model=bias)
+    with pytest.raises(ValueError, match="made by another model"):
+        other.predict_from_state(state, h=2)
+    with pytest.raises(ValueError, match="made by another model"):
+        other.update(state, df.groupby("unique_id").tail(1).assign(ds=lambda d: d["ds"] + 1))
+    rescaled = copy.deepcopy(fitted)
+    scaler = copy.deepcopy(rescaled.scaler_)
+    scaler.mean = scaler.mean + 1.0
+    rescaled.fitted_ = rescaled.fitted_.replace(scaler=scaler)
+    with pytest.raises(ValueError, match="made by another model"):
+        rescaled.predict_from_state(state, h=2)
+    # Copies of the same model (deepcopy and pickle go through the save format) accept it.
+    twin = pickle.loads(pickle.dumps(fitted))
+    pd.testing.assert_frame_equal(
+        twin.predict_from_state(state, h=2), fitted.predict_from_state(state, h=2)
+    )
+
+
+# -- 3. scikit-learn --------------------------------------------------------------------------
+
+
+def test_sklearn_tags_check_is_fitted_clone_and_is_regressor(fitted):
+    pytest.importorskip("sklearn", minversion="1.6")
+    from sklearn.base import clone, is_regressor
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils import get_tags
+    from sklearn.utils.validation import check_is_fitted
+
+    fresh = s5ts.S5Forecaster(**TINY)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(fresh)
+    check_is_fitted(fitted)
+    assert is_regressor(fresh) and get_tags(fresh).requires_fit
+    assert get_tags(fresh).input_tags.allow_nan
+    twin = clone(fitted)
+    assert twin.get_params() == fitted.get_params() and not hasattr(twin, "fitted_")
+
+
+def test_pipeline_fits_and_predicts_a_frame(data):
+    pytest.importorskip("sklearn", minversion="1.6")
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+    from sklearn.utils.validation import check_is_fitted
+
+    df, _ = data
+    steps = [("identity", FunctionTransformer()), ("s5", s5ts.S5Forecaster(**TINY))]
+    pipe = Pipeline(steps)
+    pipe.fit(df)  # no static covariates: y (None) is the last step's static_df
+    check_is_fitted(pipe)
+    out = pipe.predict(df, h=2, freq=1.0)
+    assert len(out) == 2 * df["unique_id"].nunique()
+    direct = pipe[-1].predict(df, h=2, freq=1.0)
+    pd.testing.assert_frame_equal(out, direct)
+
+
+def _globals(blob: bytes) -> set:
+    """Every class or function a pickle would import."""
+    seen = set()
+
+    class Recorder(pickle.Unpickler):
+        def find_class(self, module, name):
+            seen.add((module, name))
+            return super().find_class(module, name)
+
+    Recorder(io.BytesIO(blob)).load()
+    return seen
+
+
+def test_pickle_and_joblib_round_trip_through_the_save_format(tmp_path, data, fitted):
+    joblib = pytest.importorskip("joblib")
+    df, static_df = data
+    want = fitted.predict(df, h=3, freq=1.0, static_df=static_df, level=[80])
+    blob = pickle.dumps(fitted)
+    # No JAX, Equinox or numpy object inside: the model is JSON and weight bytes.
+    assert _globals(blob) == {("s5ts.forecaster._estimator", "S5Forecaster")}
+    back = pickle.loads(blob)
+    pd.testing.assert_frame_equal(
+        back.predict(df, h=3, freq=1.0, static_df=static_df, level=[80]), want, check_exact=True
+    )
+    assert back.get_params() == fitted.get_params()
+    assert back.history_["train_loss"] == pytest.approx(fitted.history_["train_loss"])
+    joblib.dump(fitted, tmp_path / "model.joblib")
+    again = joblib.load(tmp_path / "model.joblib")
+    pd.testing.assert_frame_equal(
+        again.predict(df, h=3, freq=1.0, static_df=static_df, level=[80]), want, check_exact=True
+    )
+    fresh = pickle.loads(pickle.dumps(s5ts.S5Forecaster(hidden_size=4, loss="mse")))
+    assert fresh.get_params() == s5ts.S5Forecaster(hidden_size=4, loss="mse").get_params()
+    # A changed byte in a pickled model is refused like one in a file.
+    state = fitted.__getstate__()
+    weights = bytearray(state["fitted"]["weights"])
+    weights[-3] ^= 0x10
+    state["fitted"]["weights"] = bytes(weights)
+    with pytest.raises(ValueError, match=r"model\.eqx does not match"):
+        s5ts.S5Forecaster.__new__(s5ts.S5Forecaster).__setstate__(state)
+
+
+# -- 4. cross-validation ------------------------------------------------------------------------
+
+
+def test_refit_cross_validation_fits_each_window_on_its_past(data, fitted):
+    df, static_df = data
+    kw = dict(static_df=static_df, n_windows=2, step_size=3, h=6, freq=1.0)
+    cv = fitted.cross_validation(df, refit=True, **kw)
+    plain = fitted.cross_validation(df, **kw)
+    assert cv[["unique_id", "ds", "cutoff"]].equals(plain[["unique_id", "ds", "cutoff"]])
+    assert not np.allclose(cv["HR"], plain["HR"])
+    # The first window: a model fitted on every series cut at its own first cutoff (as
+    # cross_validation computes it: last time - h * freq - step_size * freq).
+    last = df.groupby("unique_id")["ds"].transform("max")
+    past = df[df["ds"] <= last - 6.0 - 3.0]
+    alone = s5ts.S5Forecaster(**TINY).fit(past, static_df)
+    first = cv[cv["cutoff"] == cv.groupby("unique_id")["cutoff"].transform("min")]
+    row = first.iloc[len(first) // 2]
+    hist = past[past["unique_id"] == row["unique_id"]]
+    q = pd.DataFrame({"unique_id": [row["unique_id"]], "ds": [row["ds"]]})
+    direct = alone.predict(hist, q, static_df=static_df)
+    np.testing.assert_allclose(direct["HR"].to_numpy(), [row["HR"]], rtol=1e-6)
+
+
+def test_long_cross_validation_scores_with_utilsforecast(data, fitted):
+    uf = pytest.importorskip("utilsforecast.evaluation")
+    from utilsforecast.losses import coverage, mae
+
+    df, static_df = data
+    kw = dict(static_df=static_df, n_windows=2, step_size=3, h=6, freq=1.0, level=[80])
+    wide = fitted.cross_validation(df, **kw)
+    long = fitted.cross_validation(df, long=True, **kw)
+    model = "S5Forecaster"
+    want = ["unique_id", "ds", "cutoff", "variable", "y", model, f"{model}-lo-80",
+            f"{model}-hi-80"]  # fmt: skip
+    assert list(long.columns) == want
+    targets = list(fitted.target_cols_)
+    assert len(long) == int(wide[[f"{t}-y" for t in targets]].notna().to_numpy().sum())
+    # One series per (patient, variable): utilsforecast scores per id and cutoff.
+    long["unique_id"] = long["unique_id"] + "/" + long["variable"]
+    scores = uf.evaluate(long.drop(columns="variable"), [mae, coverage], level=[80])
+    ref = {"mae": [], "coverage_level80": []}
+    for t in targets:
+        obs = wide[wide[f"{t}-y"].notna()]
+        by = [obs["unique_id"] + "/" + t, obs["cutoff"]]
+        y = obs[f"{t}-y"]
+        ref["mae"].append((obs[t] - y).abs().groupby(by).mean())
+        inside = (obs[f"{t}-lo-80"] <= y) & (y <= obs[f"{t}-hi-80"])
+        ref["coverage_level80"].append(inside.astype(float).groupby(by).mean())
+    for metric, parts in ref.items():
+        want_scores = pd.concat(parts)
+        got = scores[scores["metric"] == metric].set_index(["unique_id", "cutoff"])[model]
+        assert len(got) == len(want_scores)
+        got = got.reindex(want_scores.index)
+        np.testing.assert_allclose(got.to_numpy(), want_scores.to_numpy(), err_msg=metric)
+    polars = fitted.cross_validation(pl.from_pandas(df), long=True, **kw)
+    assert isinstance(polars, pl.DataFrame) and polars.columns == list(want)
+
+
+# -- 5. units, levels, warnings and messages ---------------------------------------------------
+
+
+def test_h_counts_steps_in_cross_validation_as_in_predict(data, fitted, aware):
+    df, static_df = data
+    cv = fitted.cross_validation(df, static_df=static_df, h=3, freq=2.0)
+    last = cv["unique_id"].map(df.groupby("unique_id")["ds"].max())
+    np.testing.assert_allclose(last - cv["cutoff"], 6.0)
+    with pytest.raises(ValueError, match="h must be a positive number of steps.*h \\* freq"):
+        fitted.cross_validation(df, static_df=static_df, h=6.0)
+    utc = _as_utc(df)
+    cv = aware.cross_validation(utc, static_df=static_df, h=6, freq="1h")
+    last = cv["unique_id"].map(utc.groupby("unique_id")["ds"].max())
+    assert ((last - cv["cutoff"]) == pd.Timedelta("6h")).all()
+
+
+def test_fitted_spans_are_in_the_data_units(fitted, aware):
+    assert fitted.horizon_ == pytest.approx(12.0) and fitted.context_ is None
+    assert fitted.fitted_.horizon != pytest.approx(12.0)  # model units stay inside
+    assert aware.horizon_ == np.timedelta64(12 * 3600, "s")
+    windowed = copy.copy(fitted)
+    windowed.fitted_ = fitted.fitted_.replace(context=fitted.fitted_.horizon / 2)
+    assert windowed.context_ == pytest.approx(6.0)
+
+
+@pytest.mark.parametrize("level", [[0.8], [80, 0.95], [1], [100]])
+def test_level_must_be_a_percentage(data, fitted, level):
+    df, static_df = data
+    with pytest.raises(ValueError, match="percentages in \\(1, 100\\)") as info:
+        fitted.predict(df, h=2, static_df=static_df, level=level)
+    if level[-1] < 1:
+        assert f"level={[80] if level == [0.8] else [80, 95]}" in str(info.value)
+
+
+def test_forecasts_far_beyond_the_horizon_warn(data, fitted):
+    df, static_df = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fitted.predict(df, h=2, freq=11.0, static_df=static_df)  # 22 h <= 2 x 12 h
+    with pytest.warns(s5ts.ExtrapolationWarning, match="up to 30 after.*horizon_ = 12\\)"):
+        fitted.predict(df, h=1, freq=30.0, static_df=static_df)
+    state = fitted.init_state(df, static_df)
+    with pytest.warns(s5ts.ExtrapolationWarning, match="more than twice the horizon"):
+        fitted.predict_from_state(state, h=3, freq=10.0)
+    assert issubclass(s5ts.ExtrapolationWarning, UserWarning)
+
+
+def test_long_histories_cut_by_predict_warn_and_streaming_keeps_them(fitted):
+    df, static_df = synthetic_vitals(2, seed=8, hours=96.0)
+    assert df.groupby("unique_id").size().min() > fitted.max_len_
+    with pytest.warns(s5ts.TruncatedHistoryWarning, match="patient_000.*max_len_ = 64"):
+        fitted.predict(df, h=2, freq=1.0, static_df=static_df)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fitted.predict_from_state(fitted.init_state(df, static_df), h=2, freq=1.0)
+
+
+def test_naive_times_for_an_aware_model_say_so(data, aware):
+    df, static_df = data
+    naive = _as_utc(df).assign(ds=lambda d: d["ds"].dt.tz_localize(None))
+    with pytest.raises(TypeError) as info:
+        aware.predict(naive, h=2, static_df=static_df)
+    assert str(info.value).startswith(
+        "df has naive datetime times but the forecaster was fitted on tz-aware datetime "
+        "(UTC) times; convert 'ds' to match"
+    )
+
+
+def test_static_df_without_the_series_names_them(data, fitted):
+    df, static_df = data
+    one = df[df["unique_id"] == "patient_003"]
+    others = static_df[static_df["unique_id"] != "patient_003"]
+    for static in (others, static_df.iloc[:0]):
+        with pytest.raises(ValueError, match=r"lacks series \['patient_003'\]"):
+            fitted.predict(one, h=2, static_df=static)
+
+
+def test_fingerprint_is_of_the_config_and_the_weights(fitted):
+    # The fingerprint is of the config and the weights' bytes: equal for equal models.
+    twin = copy.deepcopy(fitted)
+    assert twin.fitted_ is not fitted.fitted_
+    assert twin.fitted_.fingerprint() == fitted.fitted_.fingerprint()
+    moved = jax.tree.map(lambda a: a + 1 if eqx.is_array(a) else a, fitted.model_)
+    assert fitted.fitted_.replace(model=moved).fingerprint() != fitted.fitted_.fingerprint()
