@@ -27,6 +27,13 @@ from .forecaster import (
     S5Forecaster as S5Forecaster,
     TruncatedHistoryWarning as TruncatedHistoryWarning,
 )
+from .network import (
+    DSS as DSS,
+    S4D as S4D,
+    S5 as S5,
+    SharedClock as SharedClock,
+    VariableClocks as VariableClocks,
+)
 from .ssm import (
     ZOH as ZOH,
     AbstractDiscretisation as AbstractDiscretisation,

@@ -25,7 +25,7 @@ from .network import ForecastNet, forecast_batch
 
 
 def batch_loss(
-    model: ForecastNet,
+    model: eqx.Module,
     batch: Batch,
     key: jax.Array | None,
     loss: AbstractLoss,
@@ -36,9 +36,7 @@ def batch_loss(
     `weights` (C,) say how much each target's errors count (None = equally, in scaled
     units).
     """
-    mean, scale = model.batched(
-        batch.x, batch.dt, batch.valid, batch.xq, batch.tau, batch.locf, batch.level, key=key
-    )
+    mean, scale = model(batch, key=key)
     return loss(mean, scale, batch.y, batch.mask, weights)
 
 

@@ -26,12 +26,13 @@ import sys, jax, numpy as np, equinox as eqx
 import s5ts
 from s5ts.datasets import synthetic_vitals
 
-out, n_dev = sys.argv[1], int(sys.argv[2])
+out, n_dev, net = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 assert jax.device_count() == n_dev, jax.devices()
 df, static_df = synthetic_vitals(12, seed=1, hours=24.0)
 hist = df[df["ds"] <= 16.0]
 tiny = dict(hidden_size=8, state_size=8, blocks=1, n_layers=1, batch_size=4, max_steps=6,
-            eval_every=3, horizon=8.0, random_state=0, verbose=False)
+            eval_every=3, horizon=8.0, random_state=0, verbose=False,
+            network=s5ts.VariableClocks() if net == "own" else s5ts.SharedClock())
 model = s5ts.S5Forecaster(**tiny).fit(df, static_df)
 leaves = jax.tree.leaves(eqx.filter(model.model_, eqx.is_inexact_array))
 shardings = {str(leaf.sharding.device_set) for leaf in leaves}
@@ -47,12 +48,12 @@ np.savez(out, fc=fc.drop(columns=["unique_id", "ds"]).to_numpy(), error=error,
 """
 
 
-def _run(tmp_path, n_dev: int) -> dict:
-    out = tmp_path / f"run{n_dev}.npz"
+def _run(tmp_path, n_dev: int, net: str = "shared") -> dict:
+    out = tmp_path / f"run{n_dev}{net}.npz"
     env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={n_dev}")
     env["JAX_PLATFORMS"] = "cpu"
     proc = subprocess.run(
-        [sys.executable, "-c", _SCRIPT, str(out), str(n_dev)],
+        [sys.executable, "-c", _SCRIPT, str(out), str(n_dev), net],
         env=env,
         capture_output=True,
         text=True,
@@ -63,8 +64,9 @@ def _run(tmp_path, n_dev: int) -> dict:
         return {k: z[k] for k in z.files}
 
 
-def test_two_devices_match_one(tmp_path):
-    one, two = _run(tmp_path, 1), _run(tmp_path, 2)
+@pytest.mark.parametrize("net", ["shared", "own"])  # one clock, or one per variable
+def test_two_devices_match_one(tmp_path, net):
+    one, two = _run(tmp_path, 1, net), _run(tmp_path, 2, net)
     assert int(one["n_sharded"]) == 1 and int(two["n_sharded"]) == 2  # really replicated
     params = sorted(k for k in one if k.startswith("arr_"))
     assert params and params == sorted(k for k in two if k.startswith("arr_"))

@@ -30,10 +30,13 @@ def data():
     return df, static_df
 
 
-@pytest.fixture(scope="module")
-def fitted(data):
+@pytest.fixture(
+    scope="module", params=[s5ts.SharedClock(), s5ts.VariableClocks()], ids=["shared", "own"]
+)
+def fitted(data, request):
+    # Both networks: one clock for every event, or each variable on its own clock.
     df, static_df = data
-    return s5ts.S5Forecaster(**TINY).fit(df, static_df)
+    return s5ts.S5Forecaster(**TINY, network=request.param).fit(df, static_df)
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ import numbers
 import numpy as np
 
 from .._losses import as_loss
+from ..network import AbstractNetwork, AbstractSSM
 from ..ssm import AbstractDiscretisation
 
 
@@ -43,6 +44,15 @@ def check_hyperparameters(params: dict) -> None:
     if params["duplicates"] not in ("raise", "mean", "last"):
         raise ValueError(
             f"duplicates must be 'raise', 'mean' or 'last', got {params['duplicates']!r}"
+        )
+    if not isinstance(params["ssm"], AbstractSSM):
+        raise TypeError(
+            f"ssm must be s5ts.S5(), s5ts.S4D(...) or s5ts.DSS(...), got {params['ssm']!r}"
+        )
+    if not isinstance(params["network"], AbstractNetwork):
+        raise TypeError(
+            "network must be s5ts.SharedClock() or s5ts.VariableClocks(...), got "
+            f"{params['network']!r}"
         )
     rule = params["discretisation"]
     if rule is not None and not isinstance(rule, AbstractDiscretisation):

@@ -14,6 +14,7 @@ work where it is installed.
 import inspect
 
 from .._losses import AbstractLoss, GaussianNLL
+from ..network import S5, AbstractNetwork, AbstractSSM, SharedClock
 from ..ssm import ZOH, AbstractDiscretisation
 from ._cross_validation import cross_validation
 from ._errors import NotFittedError
@@ -54,6 +55,11 @@ class S5Forecaster:
     - `dropout`: dropout rate inside the stack (one mask per series).
     - `discretisation`: the rule object that discretises each event's gap (`s5ts.ZOH()`,
       `s5ts.Impulse()`, `s5ts.Bilinear()`).
+    - `ssm`: the SSM layer of the stack: `s5ts.S5()`, `s5ts.S4D(init=...)` or
+      `s5ts.DSS(variant=...)`.
+    - `network`: `s5ts.SharedClock()` (every event of a series on one clock) or
+      `s5ts.VariableClocks()` (each variable on its own clock, the variables attending
+      to each other at the query time).
     - `learning_rate`: peak learning rate (warm-up, then cosine decay).
     - `weight_decay`: AdamW weight decay (not on the SSM spectrum and input matrix).
     - `batch_size`: series per training step.
@@ -88,6 +94,8 @@ class S5Forecaster:
         n_layers: int = 2,
         dropout: float = 0.1,
         discretisation: AbstractDiscretisation = ZOH(),
+        ssm: AbstractSSM = S5(),
+        network: AbstractNetwork = SharedClock(),
         learning_rate: float = 3e-3,
         weight_decay: float = 1e-2,
         batch_size: int = 32,
@@ -110,6 +118,8 @@ class S5Forecaster:
         self.n_layers = n_layers
         self.dropout = dropout
         self.discretisation = discretisation
+        self.ssm = ssm
+        self.network = network
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.batch_size = batch_size

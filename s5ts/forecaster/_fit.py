@@ -104,12 +104,17 @@ def fit(params, df, static_df, val_df, id_col, time_col, target_cols, callbacks,
             "every training series has a single event; forecasting needs series with >= 2 "
             "events (distinct times)"
         )
-    max_len = next_pow2(max(len(f.t) for f in train_feats), 16)
+    network = params["network"]
+    layout = network.layout
+    sizes = [layout.size(f, len(f.t) - 1, None, len(f.t)) for f in train_feats]
+    max_len = network.max_len(np.asarray(sizes))
     n_queries = next_pow2(min(max_window_events(train_feats, horizon), 256), 8)
     batch_size = params["batch_size"]
     val_batches = []
     if val_panel is not None:
-        val_batches = _val_batches(features(val_panel), horizon, context, max_len, batch_size)
+        val_batches = _val_batches(
+            features(val_panel), horizon, context, max_len, batch_size, layout
+        )
     checkpoint = None
     if checkpoint_dir is not None:
         fit_params = {k: v for k, v in params.items() if k != "verbose"}
@@ -125,9 +130,14 @@ def fit(params, df, static_df, val_df, id_col, time_col, target_cols, callbacks,
         n_layers=params["n_layers"],
         dropout=params["dropout"],
         discretisation=ZOH() if rule is None else rule,
+        n_static=len(panel.static_cols),
+        ssm=params["ssm"],
+        network=network,
     )
     init_key, train_key = jax.random.split(jax.random.key(params["random_state"]))
-    prior = blend_prior(train_feats, horizon, context, max_len, n_queries, params["random_state"])
+    prior = blend_prior(
+        train_feats, horizon, context, max_len, n_queries, params["random_state"], layout
+    )
     model = architecture.build(init_key, blend_prior=prior)
     optimizer = make_optimizer(
         model, params["learning_rate"], params["max_steps"], weight_decay=params["weight_decay"]
@@ -142,6 +152,7 @@ def fit(params, df, static_df, val_df, id_col, time_col, target_cols, callbacks,
             context=context,
             max_len=max_len,
             n_queries=n_queries,
+            layout=layout,
         )
 
     result = train(
@@ -190,7 +201,7 @@ def fit(params, df, static_df, val_df, id_col, time_col, target_cols, callbacks,
     return fitted, _stop_error(result, bool(val_batches))
 
 
-def blend_prior(feats, horizon, context, max_len, n_queries, seed: int) -> np.ndarray:
+def blend_prior(feats, horizon, context, max_len, n_queries, seed: int, layout) -> np.ndarray:
     """(C, 3) weights of (LOCF, series mean, training mean) that forecast the training
     targets best, per target: the network's starting point.
 
@@ -210,6 +221,7 @@ def blend_prior(feats, horizon, context, max_len, n_queries, seed: int) -> np.nd
             context=context,
             max_len=max_len,
             n_queries=n_queries,
+            layout=layout,
         )
         y, m = b.y.astype(np.float64), b.mask
         for k, (w_locf, w_mean, _) in enumerate(_SIMPLEX):
@@ -271,7 +283,7 @@ def _stop_error(result, validated: bool) -> BaseException | None:
     return None
 
 
-def _val_batches(feats, horizon, context, max_len, batch_size):
+def _val_batches(feats, horizon, context, max_len, batch_size, layout):
     # Fixed cutoffs: the last event at least one horizon before the series ends.
     series, cuts, taus, ys = [], [], [], []
     for i, f in enumerate(feats):
@@ -296,5 +308,6 @@ def _val_batches(feats, horizon, context, max_len, batch_size):
             length=max_len,
             n_queries=PREDICT_QUERIES,
             context=context,
+            layout=layout,
         )
     ]

@@ -23,7 +23,7 @@ import numpy as np
 
 from .._features import SeriesFeatures, n_features, series_features
 from ..data import ConversionReport, Panel, Scaler, TimeScale, check_has_targets, read_panel
-from ..network import ForecastNet
+from ..network import S5, SharedClock
 from . import _json
 
 
@@ -39,7 +39,7 @@ class Runtime(NamedTuple):
 class Architecture:
     """The sizes and choices the network is built from (a skeleton needs nothing else)."""
 
-    n_features: int
+    n_features: int  # event features (the shared-clock network's input)
     n_targets: int
     hidden_size: int
     state_size: int
@@ -47,22 +47,14 @@ class Architecture:
     n_layers: int
     dropout: float
     discretisation: object  # an s5ts.ssm.AbstractDiscretisation
+    n_static: int = 0
+    ssm: object = S5()  # an s5ts.network.AbstractSSM
+    network: object = SharedClock()  # an s5ts.network.AbstractNetwork
 
-    def build(self, key, blend_prior=None) -> ForecastNet:
+    def build(self, key, blend_prior=None):
         """A freshly initialised network (or, for loading, the skeleton to fill);
-        `blend_prior` as in `ForecastNet`."""
-        return ForecastNet(
-            self.n_features,
-            self.n_targets,
-            hidden_size=self.hidden_size,
-            state_size=self.state_size,
-            blocks=self.blocks,
-            n_layers=self.n_layers,
-            dropout=self.dropout,
-            discretisation=self.discretisation,
-            blend_prior=blend_prior,
-            key=key,
-        )
+        `blend_prior` (C, 3) as in `s5ts.network.ForecastNet`."""
+        return self.network.build(self, key, blend_prior)
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,7 +76,7 @@ class FittedForecaster:
     # quantiles, widened by a tenth of their span (outside: entry errors, clipped).
     input_bounds: np.ndarray
     architecture: Architecture
-    model: ForecastNet | None  # None only while loading, before the weights are read
+    model: object  # the network (None only while loading, before the weights are read)
     history: dict = field(default_factory=dict)  # losses, best step, why training stopped
     report: ConversionReport | None = None  # what reading the training frame did
     # Validation MSE of the model and of the simple forecasts (`model`, `locf`,

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from .._losses import LOSSES
+from ..network import DSS, S4D, S5, SharedClock, VariableClocks
 from ..ssm import ZOH, Bilinear, Impulse
 from ._estimator import S5Forecaster
 
@@ -20,6 +21,8 @@ _CHOICES = {
     "loss": dict(LOSSES),
     "val_metric": dict(LOSSES),
     "duplicates": {"raise": "raise", "mean": "mean", "last": "last"},
+    "ssm": {"S5": S5, "S4D": S4D, "DSS": DSS},
+    "network": {"shared-clock": SharedClock, "variable-clocks": VariableClocks},
 }
 _ITEM = re.compile(r"^\s*- `(\w+)`: (.*)$")
 

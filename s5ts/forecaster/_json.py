@@ -14,18 +14,49 @@ import numpy as np
 
 from .._losses import GaussianNLL, SquaredError
 from ..data import ConversionReport, Scaler, TimeScale
-from ..ssm import ZOH, Bilinear, Impulse
+from ..network import DSS, S4D, S5, SharedClock, VariableClocks
+from ..ssm import (
+    ZOH,
+    Bilinear,
+    DSSExp,
+    DSSSoftmax,
+    Impulse,
+    S4DInv,
+    S4DLegS,
+    S4DLin,
+    S4DReal,
+)
 
 
 # The only classes a file may name.
-OPTIONS = {cls.__name__: cls for cls in (ZOH, Impulse, Bilinear, GaussianNLL, SquaredError)}
+OPTIONS = {
+    cls.__name__: cls
+    for cls in (
+        ZOH,
+        Impulse,
+        Bilinear,
+        GaussianNLL,
+        SquaredError,
+        S5,
+        S4D,
+        DSS,
+        S4DLegS,
+        S4DInv,
+        S4DLin,
+        S4DReal,
+        DSSExp,
+        DSSSoftmax,
+        SharedClock,
+        VariableClocks,
+    )
+}
 
 
 def encode_option(value):
     """An option object as `{"class": name, fields...}`; other values unchanged."""
     cls = type(value)
     if OPTIONS.get(cls.__name__) is cls:
-        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        fields = {f.name: encode_option(getattr(value, f.name)) for f in dataclasses.fields(value)}
         return {"class": cls.__name__, **fields}
     if dataclasses.is_dataclass(value):  # an option this version cannot write
         raise ValueError(f"cannot save {value!r}: only {sorted(OPTIONS)} can be written to JSON")
@@ -37,7 +68,7 @@ def decode_option(value):
     if isinstance(value, dict) and "class" in value:
         if value["class"] not in OPTIONS:
             raise ValueError(f"unknown option class {value['class']!r}")
-        fields = {k: v for k, v in value.items() if k != "class"}
+        fields = {k: decode_option(v) for k, v in value.items() if k != "class"}
         return OPTIONS[value["class"]](**fields)
     return value
 

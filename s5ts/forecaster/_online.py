@@ -22,7 +22,16 @@ from jaxtyping import Complex, Float, Int64, Shaped
 from .._batches import next_pow2
 from .._features import FIRST_GAP, Carry, SeriesFeatures, continue_features
 from ..data import Panel, fmt_ids, make_frame
-from ..network import decode_batch, encode_batch
+from ..network import (
+    TOKEN_FEATURES,
+    VariableBatch,
+    VariableClocks,
+    decode_batch,
+    decode_variables,
+    encode_batch,
+    encode_variables,
+    variable_tokens,
+)
 from ._predict import check_request, columns_from_scaled, query_rows, warn_far
 
 
@@ -89,7 +98,7 @@ def init_state(fitted, runtime, df, static_df, context) -> ForecastState:
     s, c = panel.n_series, len(fitted.target_cols)
     first = panel.times[panel.indptr[:-1]]
     empty = ForecastState(
-        states=tuple(np.asarray(a) for a in fitted.model.stack.init_state((s,))),
+        states=tuple(np.asarray(a) for a in _zero_states(fitted, s)),
         first=first,
         last=first,
         # "Before the first event": its gap comes out as FIRST_GAP, as in series_features.
@@ -160,14 +169,18 @@ def _advance(
     y = fitted.scaler.transform(panel.values)
     carried = (state.t, state.seen_at, state.locf, state.total, state.count)
     t_last, seen_at, locf, total, count = (a.copy() for a in carried)
-    xs, dts = [], []
+    feats, before = [], []
     for i, (a, b) in enumerate(zip(panel.indptr[:-1], panel.indptr[1:], strict=True)):
         r = rows[i]
         carry = Carry(*(c[r] for c in carried))
         f, after = continue_features(t[a:b], y[a:b], state.static[r], carry, fitted.input_bounds)
         t_last[r], seen_at[r], locf[r], total[r], count[r] = after
-        xs.append(f.x), dts.append(f.dt)
-    encoded = _encode(fitted, tuple(s[rows] for s in state.states), xs, dts, batch_size)
+        feats.append(f), before.append(carry.seen_at)
+    old = tuple(s[rows] for s in state.states)
+    if isinstance(fitted.architecture.network, VariableClocks):
+        encoded = _encode_variables(fitted, old, feats, before, batch_size)
+    else:
+        encoded = _encode(fitted, old, [f.x for f in feats], [f.dt for f in feats], batch_size)
     states = tuple(s.copy() for s in state.states)
     for s, e in zip(states, encoded, strict=True):
         s[rows] = e
@@ -216,6 +229,8 @@ def _encode(fitted, states, xs: list[np.ndarray], dts: list[np.ndarray], batch_s
 
 def _forecast(fitted, state: ForecastState, series, tau):
     """Means and scales (R, C), scaled units, of queries `tau` after series' last events."""
+    if isinstance(fitted.architecture.network, VariableClocks):
+        return _forecast_variables(fitted, state, series, tau)
     n_f = fitted.n_features
     xq = np.zeros((len(series), n_f), np.float32)
     for s in np.unique(series):
@@ -238,6 +253,83 @@ def _forecast(fitted, state: ForecastState, series, tau):
         )
         mean[at], scale[at] = np.asarray(m)[: len(at), 0], np.asarray(s)[: len(at), 0]
     return mean, scale
+
+
+def _zero_states(fitted, n: int):
+    """Every block's state before any event, for `n` series."""
+    if isinstance(fitted.architecture.network, VariableClocks):
+        return fitted.model.stack.init_state((n, fitted.architecture.n_targets))
+    return fitted.model.stack.init_state((n,))
+
+
+def _encode_variables(fitted, states, feats: list[SeriesFeatures], before, batch_size: int):
+    """Per-block, per-variable states (n, C, ...) after each series' new events `feats[i]`
+    (each variable continues from its own stored state; `before[i]` (C,): when each
+    variable was last observed before them). Every observation is kept: none is cut."""
+    n_t = fitted.architecture.n_targets
+    out = [np.empty_like(s) for s in states]
+    tokens = [
+        variable_tokens(f, 0, len(f.t), len(f.t), seen_at=b)
+        for f, b in zip(feats, before, strict=True)
+    ]
+    for start in range(0, len(feats), batch_size):
+        group = np.arange(start, min(start + batch_size, len(feats)))
+        b = min(next_pow2(len(group)), batch_size)
+        most = max(int(np.bincount(tokens[i][0], minlength=n_t).max(initial=0)) for i in group)
+        k = next_pow2(max(most, 1))
+        batch = _empty_variable_batch(b, n_t, k, len(feats[group[0]].static))
+        for j, i in enumerate(group):
+            v, slot, tok, gap = tokens[i]
+            batch.obs[j, v, slot], batch.dt[j, v, slot], batch.valid[j, v, slot] = tok, gap, True
+            batch.static[j] = feats[i].static
+        carry = tuple(_pad_rows(s[group], b) for s in states)
+        carry = encode_variables(fitted.model, batch, carry)
+        for o, c in zip(out, carry, strict=True):
+            o[group] = np.asarray(c)[: len(group)]
+    return out
+
+
+def _forecast_variables(fitted, state: ForecastState, series, tau):
+    """`_forecast` for the per-variable-clock network: one query row per network row."""
+    n_t = len(fitted.target_cols)
+    seen = ~np.isnan(state.seen_at)
+    since = np.where(seen, state.t[:, None] - state.seen_at, state.t[:, None] + FIRST_GAP)
+    level = state.total / np.maximum(state.count, 1)
+    mean, scale = np.zeros((len(series), n_t)), np.zeros((len(series), n_t))
+    for start in range(0, len(series), QUERY_BATCH):
+        at = np.arange(start, min(start + QUERY_BATCH, len(series)))
+        b = next_pow2(len(at))
+        rows = series[at]
+        batch = _empty_variable_batch(b, n_t, 1, state.static.shape[1])._replace(
+            since=_pad_rows(since[rows].astype(np.float32), b),
+            seen=_pad_rows(seen[rows], b),
+            t_cut=_pad_rows(state.t[rows].astype(np.float32), b),
+            static=_pad_rows(state.static[rows].astype(np.float32), b),
+            tau=_pad_rows(tau[at].astype(np.float32), b)[:, None],
+            locf=_pad_rows(state.locf[rows].astype(np.float32), b),
+            level=_pad_rows(level[rows].astype(np.float32), b),
+        )
+        states = tuple(_pad_rows(a[rows], b) for a in state.states)
+        m, s = decode_variables(fitted.model, states, batch)
+        mean[at], scale[at] = np.asarray(m)[: len(at), 0], np.asarray(s)[: len(at), 0]
+    return mean, scale
+
+
+def _empty_variable_batch(b: int, n_t: int, k: int, n_s: int) -> VariableBatch:
+    return VariableBatch(
+        obs=np.zeros((b, n_t, k, TOKEN_FEATURES), np.float32),
+        dt=np.zeros((b, n_t, k), np.float32),
+        valid=np.zeros((b, n_t, k), bool),
+        since=np.zeros((b, n_t), np.float32),
+        seen=np.zeros((b, n_t), bool),
+        t_cut=np.zeros(b, np.float32),
+        static=np.zeros((b, n_s), np.float32),
+        tau=np.zeros((b, 1), np.float32),
+        locf=np.zeros((b, n_t), np.float32),
+        level=np.zeros((b, n_t), np.float32),
+        y=np.zeros((b, 1, n_t), np.float32),
+        mask=np.zeros((b, 1, n_t), bool),
+    )
 
 
 def _at_last_event(state: ForecastState, i: int) -> SeriesFeatures:
@@ -271,7 +363,7 @@ def _check_state(fitted, state) -> None:
             f"state must be a ForecastState from init_state or update, got {type(state)!r}"
         )
     shapes = tuple(a.shape[1:] for a in state.states)
-    mine = tuple(a.shape for a in fitted.model.stack.init_state())
+    mine = tuple(a.shape[1:] for a in _zero_states(fitted, 1))
     if (
         state.template.target_cols != fitted.target_cols
         or state.static.shape[1] != len(fitted.static_mean)

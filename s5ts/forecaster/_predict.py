@@ -121,16 +121,24 @@ def forecast_columns(
     `stacklevel` as in `warn_far`, counted from this function."""
     check_levels(level), check_quantiles(quantiles)
     feats = fitted.features(panel)
-    _warn_cut(fitted, panel, feats, series, cut, stacklevel + 1)
+    network = fitted.architecture.network
+    if network.cuts_history:
+        _warn_cut(fitted, panel, feats, series, cut, stacklevel + 1)
+    pairs = np.unique(np.stack([series, cut], axis=1), axis=0)
+    most = max(
+        (network.layout.size(feats[i], int(c), fitted.context, fitted.max_len) for i, c in pairs),
+        default=1,
+    )
     batches = plan_batches(
         feats,
         series,
         cut,
         tau,
         batch_size=batch_size,
-        length=fitted.max_len,
+        length=network.predict_length(most, fitted.max_len),
         n_queries=PREDICT_QUERIES,
         context=fitted.context,
+        layout=network.layout,
     )
     mean, scale = forecast(fitted.model, batches, len(series))
     return columns_from_scaled(fitted, panel, series, mean, scale, level, quantiles)

@@ -17,8 +17,26 @@ from ._blend import (
 )
 from ._calls import (
     decode_batch as decode_batch,
+    decode_variables as decode_variables,
     encode_batch as encode_batch,
+    encode_variables as encode_variables,
     forecast as forecast,
     forecast_batch as forecast_batch,
 )
+from ._options import (
+    DSS as DSS,
+    S4D as S4D,
+    S5 as S5,
+    AbstractNetwork as AbstractNetwork,
+    AbstractSSM as AbstractSSM,
+    SharedClock as SharedClock,
+    VariableClocks as VariableClocks,
+)
 from ._shared_clock import ForecastNet as ForecastNet
+from ._variable_clocks import (
+    TOKEN_FEATURES as TOKEN_FEATURES,
+    VARIABLES as VARIABLES,
+    VariableBatch as VariableBatch,
+    VariableClockNet as VariableClockNet,
+    variable_tokens as variable_tokens,
+)

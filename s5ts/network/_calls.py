@@ -7,18 +7,14 @@ from collections.abc import Iterable
 import equinox as eqx
 import numpy as np
 
-from .._batches import Batch
 from .._sharding import data_mesh, padded_size, replicate, shard_batch, to_host
 from ._shared_clock import ForecastNet
 
 
 @eqx.filter_jit
-def forecast_batch(model: ForecastNet, batch: Batch):
+def forecast_batch(model: eqx.Module, batch):
     """Means and scales (B, Q, C) for a whole batch, in inference mode."""
-    model = eqx.nn.inference_mode(model)
-    return model.batched(
-        batch.x, batch.dt, batch.valid, batch.xq, batch.tau, batch.locf, batch.level
-    )
+    return eqx.nn.inference_mode(model)(batch)
 
 
 @eqx.filter_jit
@@ -33,8 +29,20 @@ def decode_batch(model: ForecastNet, states, xq, tau, locf, level):
     return eqx.nn.inference_mode(model).decode(states, xq, tau, locf, level)
 
 
+@eqx.filter_jit
+def encode_variables(model, batch, states):
+    """`VariableClockNet.encode` from given states, in inference mode (streaming)."""
+    return eqx.nn.inference_mode(model).encode(batch, states)
+
+
+@eqx.filter_jit
+def decode_variables(model, states, batch):
+    """`VariableClockNet.decode` in inference mode (forecasts from streamed states)."""
+    return eqx.nn.inference_mode(model).decode(states, batch)
+
+
 def forecast(
-    model: ForecastNet, items: Iterable[tuple[np.ndarray, Batch]], n_rows: int
+    model: eqx.Module, items: Iterable[tuple[np.ndarray, object]], n_rows: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Run fixed-shape batches of (result row of each query (B, Q), Batch) pairs.
 
@@ -52,10 +60,12 @@ def forecast(
     return mean, scale
 
 
-def _pad_rows(batch: Batch, mesh) -> Batch:
+def _pad_rows(batch, mesh):
     # Dummy rows (all-invalid history) make the batch split evenly over the devices.
-    b = len(batch.x)
+    b = len(batch[0])
     extra = padded_size(b, mesh) - b
     if not extra:
         return batch
-    return Batch(*(np.concatenate([a, np.zeros((extra, *a.shape[1:]), a.dtype)]) for a in batch))
+    return type(batch)(
+        *(np.concatenate([a, np.zeros((extra, *a.shape[1:]), a.dtype)]) for a in batch)
+    )

@@ -13,13 +13,16 @@ The two halves are `encode` (events -> states) and `decode` (states, queries -> 
 so that streaming can keep the states between calls and run the same head.
 """
 
+from collections.abc import Callable
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from .._array_types import Array, Bool, Complex, Float
-from ..ssm import AbstractDiscretisation, S5Layer, SSMStack
+from .._batches import Batch
+from ..ssm import AbstractSSMLayer, SSMStack
 from ._blend import N_BASELINES, blend, prior_logits
 
 
@@ -35,31 +38,23 @@ class ForecastNet(eqx.Module):
         n_features: int,
         n_targets: int,
         *,
+        make_ssm: Callable[[jax.Array], AbstractSSMLayer],
         hidden_size: int,
-        state_size: int,
-        blocks: int,
         n_layers: int,
         dropout: float,
-        discretisation: AbstractDiscretisation,
         blend_prior: np.ndarray | None = None,
         key: jax.Array,
     ):
         """**Arguments:**
 
         - `n_features`, `n_targets`: sizes of an event's features and of the targets.
-        - `hidden_size`, `state_size`, `blocks`, `n_layers`, `dropout`,
-          `discretisation`: the S5 stack.
+        - `make_ssm`: builds one SSM layer of width `hidden_size` from a key.
+        - `hidden_size`, `n_layers`, `dropout`: the stack.
         - `blend_prior`: initial weights of (LOCF, running mean, training mean), `(3,)`
           or per target `(C, 3)`; None starts at LOCF.
         - `key`: a `jax.random` key.
         """
         stack_key, head_key = jax.random.split(key)
-
-        def make_ssm(k):
-            return S5Layer(
-                hidden_size, state_size, blocks=blocks, discretisation=discretisation, key=k
-            )
-
         self.stack = SSMStack(n_features, make_ssm, n_layers, dropout=dropout, key=stack_key)
         head = eqx.nn.MLP(
             hidden_size + n_features,
@@ -82,22 +77,12 @@ class ForecastNet(eqx.Module):
         self.n_targets = n_targets
 
     def __call__(
-        self,
-        x: Float[Array, "length features"],
-        dt: Float[Array, " length"],
-        valid: Bool[Array, " length"],
-        xq: Float[Array, "queries features"],
-        tau: Float[Array, " queries"],
-        locf: Float[Array, " targets"],
-        level: Float[Array, " targets"],
-        *,
-        key: jax.Array | None = None,
-    ) -> tuple[Float[Array, "queries targets"], Float[Array, "queries targets"]]:
-        """Means and scales (scaled units) at every query of one series; `key` enables
-        dropout. The batched path on a batch of one, so both give the same numbers."""
-        args = (x, dt, valid, xq, tau, locf, level)
-        mean, scale = self.batched(*(a[None] for a in args), key=key)
-        return mean[0], scale[0]
+        self, batch: Batch, *, key: jax.Array | None = None
+    ) -> tuple[Float[Array, "batch queries targets"], Float[Array, "batch queries targets"]]:
+        """Means and scales `(B, Q, C)` of a batch (scaled units); `key` enables dropout."""
+        return self.batched(
+            batch.x, batch.dt, batch.valid, batch.xq, batch.tau, batch.locf, batch.level, key=key
+        )
 
     def batched(
         self,

@@ -1,0 +1,265 @@
+"""The per-variable-clock network: each variable's observations on their own time axis.
+
+Every variable of a series is its own irregular sequence: an observation is a token
+(its value, the variable's running mean, its gap since the variable's previous
+observation, its time), and one SSM stack, shared by all variables and told which
+variable it reads by a learned embedding, runs over each variable's tokens with that
+variable's own gaps — a batch of (series, variable) rows, the tokens padded at the end
+with no-op events.
+
+At a query time each variable's state is carried from its own last observation to the
+query by one virtual query event (`stack.step`, the continuous-time step the layers
+are built for), the variables then read each other (attention across the variables at
+that time), and a head shared by all variables predicts, per variable, a blend of the
+last value, the running mean and the training mean, a residual and a scale. A forecast
+depends only on its own series' history and its own time.
+"""
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._array_types import Array, Complex, Float
+from .._batches import Layout
+from .._features import FIRST_GAP, SeriesFeatures
+from ..ssm import AbstractSSMLayer, SSMStack
+from ._blend import N_BASELINES, blend_parts, prior_logits
+
+
+TOKEN_FEATURES = 4  # value, running mean, log(1 + gap), log(1 + time)
+QUERY_FEATURES = 5  # LOCF, running mean, seen, log(1 + time since seen), log(1 + tau)
+
+
+class VariableBatch(NamedTuple):
+    """B samples: each variable's latest observations up to a cutoff, Q query times."""
+
+    obs: np.ndarray  # (B, C, K, 4) tokens per variable, oldest first, padding last
+    dt: np.ndarray  # (B, C, K) gap since the variable's previous observation (0: padding)
+    valid: np.ndarray  # (B, C, K) bool
+    since: np.ndarray  # (B, C) time from each variable's last observation to the cutoff
+    seen: np.ndarray  # (B, C) bool
+    t_cut: np.ndarray  # (B,) time of the cutoff since the series began
+    static: np.ndarray  # (B, S)
+    tau: np.ndarray  # (B, Q) time from the cutoff to each query
+    locf: np.ndarray  # (B, C) last value at the cutoff (scaled; 0 = never seen)
+    level: np.ndarray  # (B, C) running mean at the cutoff (scaled; 0 = never seen)
+    y: np.ndarray  # (B, Q, C) scaled truth, 0 where not observed
+    mask: np.ndarray  # (B, Q, C) bool
+
+
+def variable_tokens(
+    f: SeriesFeatures, start: int, stop: int, keep: int, seen_at: np.ndarray | None = None
+):
+    """Tokens of the events `start:stop` of series `f`, at most the latest `keep` per
+    variable: the variable and slot of each kept token, its features (T, 4) and gap (T,).
+
+    A gap reaches back to the variable's previous observation, before `start` too; for
+    the first event, `seen_at` (C,) says when each variable was last observed before it
+    (NaN: never; default: nothing came before, as at a series' start).
+    """
+    obs = ~np.isnan(f.y[start:stop])
+    after = np.cumsum(obs[::-1], axis=0)[::-1]  # observations at or after each event
+    kept = np.minimum(obs.sum(0), keep)
+    e, v = np.nonzero(obs & (after <= keep))
+    slot = kept[v] - after[e, v]
+    e = e + start
+    prev = np.maximum(e - 1, 0)
+    if seen_at is None:
+        seen_at = np.full(f.y.shape[1], np.nan)
+    # When each token's variable was last observed before it (NaN: never).
+    last = np.where(e > 0, np.where(f.seen[prev, v], f.t[prev] - f.since[prev, v], np.nan),
+                    seen_at[v])  # fmt: skip
+    gap = np.where(np.isnan(last), f.t[e] + FIRST_GAP, f.t[e] - last)
+    feats = np.stack([f.x[e, v], f.level[e, v], np.log1p(gap), np.log1p(f.t[e])], axis=1).astype(
+        np.float32
+    )
+    return v, slot, feats, gap.astype(np.float32)
+
+
+def assemble_variables(
+    feats: list[SeriesFeatures | None],
+    cutoffs: list[int],
+    taus: list[np.ndarray],
+    targets: list[np.ndarray | None],
+    *,
+    length: int,
+    n_queries: int,
+    context: float | None = None,
+) -> VariableBatch:
+    """Pad samples (None = dummy) into a VariableBatch keeping each variable's latest
+    `length` observations up to its cutoff (`context` is not used: each variable keeps
+    its latest observations whatever their age)."""
+    del context
+    b = len(feats)
+    f0 = next(f for f in feats if f is not None)
+    n_t, n_s = f0.y.shape[1], len(f0.static)
+    out = VariableBatch(
+        obs=np.zeros((b, n_t, length, TOKEN_FEATURES), np.float32),
+        dt=np.zeros((b, n_t, length), np.float32),
+        valid=np.zeros((b, n_t, length), bool),
+        since=np.zeros((b, n_t), np.float32),
+        seen=np.zeros((b, n_t), bool),
+        t_cut=np.zeros(b, np.float32),
+        static=np.zeros((b, n_s), np.float32),
+        tau=np.zeros((b, n_queries), np.float32),
+        locf=np.zeros((b, n_t), np.float32),
+        level=np.zeros((b, n_t), np.float32),
+        y=np.zeros((b, n_queries, n_t), np.float32),
+        mask=np.zeros((b, n_queries, n_t), bool),
+    )
+    for i, (f, c, tau, y) in enumerate(zip(feats, cutoffs, taus, targets, strict=True)):
+        if f is None:
+            continue
+        v, slot, tok, gap = variable_tokens(f, 0, c + 1, length)
+        out.obs[i, v, slot], out.dt[i, v, slot], out.valid[i, v, slot] = tok, gap, True
+        out.since[i], out.seen[i], out.t_cut[i] = f.since[c], f.seen[c], f.t[c]
+        out.static[i], out.locf[i], out.level[i] = f.static, f.locf[c], f.level[c]
+        q = len(tau)
+        out.tau[i, :q] = tau
+        if y is not None:
+            obs = ~np.isnan(y)
+            out.y[i, :q], out.mask[i, :q] = np.where(obs, y, 0.0), obs
+    return out
+
+
+def most_per_variable(f: SeriesFeatures, c: int, context=None, max_len=None) -> int:
+    """The most observations any variable of `f` has up to event `c`."""
+    return int((~np.isnan(f.y[: c + 1])).sum(0).max(initial=1))
+
+
+VARIABLES = Layout(assemble_variables, most_per_variable, smallest=8, tiers=4)
+
+
+class VariableClockNet(eqx.Module):
+    """Per-variable SSM clocks, attention across variables at the query, a shared head."""
+
+    embed: Float[Array, "targets hidden"]
+    token_in: eqx.nn.Linear
+    static_in: eqx.nn.Linear
+    query_in: eqx.nn.Linear
+    stack: SSMStack
+    norm: eqx.nn.LayerNorm
+    attention: eqx.nn.MultiheadAttention
+    head: eqx.nn.MLP
+    bias: Float[Array, "targets outputs"]
+    n_targets: int = eqx.field(static=True)
+
+    def __init__(
+        self,
+        n_targets: int,
+        n_static: int,
+        *,
+        make_ssm: Callable[[jax.Array], AbstractSSMLayer],
+        hidden_size: int,
+        n_layers: int,
+        dropout: float,
+        heads: int = 4,
+        blend_prior: np.ndarray | None = None,
+        key: jax.Array,
+    ):
+        """**Arguments:**
+
+        - `n_targets`, `n_static`: the number of variables and of static covariates.
+        - `make_ssm`: builds one SSM layer of width `hidden_size` from a key.
+        - `hidden_size`, `n_layers`, `dropout`: the stack shared by every variable.
+        - `heads`: attention heads across the variables.
+        - `blend_prior`: initial weights of (LOCF, running mean, training mean), `(3,)`
+          or per variable `(C, 3)`; None starts at LOCF.
+        - `key`: a `jax.random` key.
+        """
+        keys = jax.random.split(key, 7)
+        h = hidden_size
+        self.embed = jax.random.normal(keys[0], (n_targets, h)) / np.sqrt(h)
+        self.token_in = eqx.nn.Linear(TOKEN_FEATURES, h, key=keys[1])
+        self.static_in = eqx.nn.Linear(n_static, h, use_bias=False, key=keys[2])
+        self.query_in = eqx.nn.Linear(TOKEN_FEATURES, h, key=keys[3])
+
+        # The stack's own input projection is the identity's job here: tokens arrive at
+        # width H already (features + variable embedding + statics).
+        self.stack = SSMStack(h, make_ssm, n_layers, dropout=dropout, key=keys[4])
+        self.norm = eqx.nn.LayerNorm(h)
+        self.attention = eqx.nn.MultiheadAttention(heads, h, key=keys[5])
+        self.head = eqx.nn.MLP(
+            2 * h + QUERY_FEATURES,
+            2 + N_BASELINES,
+            width_size=h,
+            depth=1,
+            activation=jax.nn.gelu,
+            key=keys[6],
+        )
+        last = self.head.layers[-1]
+        self.head = eqx.tree_at(
+            lambda m: (m.layers[-1].weight, m.layers[-1].bias),
+            self.head,
+            (jnp.zeros_like(last.weight), jnp.zeros_like(last.bias)),
+        )
+        bias = np.zeros((n_targets, 2 + N_BASELINES), np.float32)
+        bias[:, 2:] = prior_logits(blend_prior, n_targets)
+        self.bias = jnp.asarray(bias)
+        self.n_targets = n_targets
+
+    def encode(
+        self,
+        batch: VariableBatch,
+        states: tuple[Complex[Array, "batch targets ..."], ...] | None = None,
+        *,
+        key: jax.Array | None = None,
+    ) -> tuple[Complex[Array, "batch targets ..."], ...]:
+        """Per-block, per-variable states `(B, C, ...)` after each variable's tokens,
+        from `states` (default: zero). Padding tokens leave a state unchanged."""
+        u = _linear(self.token_in, batch.obs) + self.embed[:, None]
+        u = u + _linear(self.static_in, batch.static)[:, None, None]
+        x = jnp.moveaxis(u, 2, 0)  # (K, B, C, H): time-major, one row per variable
+        dt, valid = jnp.moveaxis(batch.dt, 2, 0), jnp.moveaxis(batch.valid, 2, 0)
+        _, states = self.stack.scan(x, dt, valid, states, key=key)
+        return states
+
+    def decode(
+        self,
+        states: tuple[Complex[Array, "batch targets ..."], ...],
+        batch: VariableBatch,
+    ) -> tuple[Float[Array, "batch queries targets"], Float[Array, "batch queries targets"]]:
+        """Means and scales `(B, Q, C)` at the query times of `batch` from the states."""
+        b, q = batch.tau.shape
+        tau = batch.tau[:, :, None]  # (B, Q, 1)
+        gap = batch.since[:, None, :] + tau  # each variable's own gap to the query time
+        level = jnp.broadcast_to(batch.level[:, None, :], gap.shape)
+        when = jnp.broadcast_to(jnp.log1p(batch.t_cut[:, None, None] + tau), gap.shape)
+        qfeat = jnp.stack([jnp.zeros_like(gap), level, jnp.log1p(gap), when], axis=-1)
+        u = _linear(self.query_in, qfeat) + self.embed
+        u = u + _linear(self.static_in, batch.static)[:, None, None]
+        wide = tuple(jnp.broadcast_to(s[:, None], (b, q, *s.shape[1:])) for s in states)
+        _, h = self.stack.step(wide, u, gap)  # (B, Q, C, H)
+        tokens = h + self.embed
+        mixed = jax.vmap(jax.vmap(self._across))(tokens)  # (B, Q, C, H)
+        locf = jnp.broadcast_to(batch.locf[:, None], gap.shape)
+        seen = jnp.broadcast_to(batch.seen[:, None], gap.shape).astype(gap.dtype)
+        extra = jnp.stack(
+            [locf, level, seen, jnp.log1p(gap), jnp.broadcast_to(jnp.log1p(tau), gap.shape)],
+            axis=-1,
+        )
+        out = _mlp(self.head, jnp.concatenate([mixed, h, extra], axis=-1)) + self.bias
+        return blend_parts(out[..., 0], out[..., 1], out[..., 2:], locf, level)
+
+    def _across(self, tokens: Float[Array, "targets hidden"]) -> Float[Array, "targets hidden"]:
+        x = jax.vmap(self.norm)(tokens)
+        return tokens + self.attention(x, x, x)
+
+    def __call__(self, batch: VariableBatch, *, key: jax.Array | None = None):
+        """Means and scales `(B, Q, C)` of a batch; `key` enables dropout (training)."""
+        return self.decode(self.encode(batch, key=key), batch)
+
+
+def _linear(layer: eqx.nn.Linear, x):
+    out = x @ layer.weight.T
+    return out if layer.bias is None else out + layer.bias
+
+
+def _mlp(mlp: eqx.nn.MLP, x):
+    for lin in mlp.layers[:-1]:
+        x = mlp.activation(_linear(lin, x))
+    return _linear(mlp.layers[-1], x)
