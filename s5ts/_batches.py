@@ -95,13 +95,16 @@ class Layout(NamedTuple):
     `assemble(feats, cutoffs, taus, targets, *, length, n_queries, context)` builds a
     batch; `size(f, c, context, max_len)` is the padded length the history of event `c`
     needs; training pads to `max_len // 2**k` for the largest `k < tiers` (and a length
-    no smaller than `smallest`) that holds every sample of the batch.
+    no smaller than `smallest`) that holds every sample of the batch, and draws at most
+    `train_queries` targets per sample (a query costs the per-variable network one step
+    per variable).
     """
 
     assemble: Callable
     size: Callable[[SeriesFeatures, int, float | None, int], int]
     smallest: int
     tiers: int
+    train_queries: int = 256
 
 
 EVENTS = Layout(assemble, history_events, smallest=128, tiers=2)

@@ -108,7 +108,7 @@ def fit(params, df, static_df, val_df, id_col, time_col, target_cols, callbacks,
     layout = network.layout
     sizes = [layout.size(f, len(f.t) - 1, None, len(f.t)) for f in train_feats]
     max_len = network.max_len(np.asarray(sizes))
-    n_queries = next_pow2(min(max_window_events(train_feats, horizon), 256), 8)
+    n_queries = next_pow2(min(max_window_events(train_feats, horizon), layout.train_queries), 8)
     batch_size = params["batch_size"]
     val_batches = []
     if val_panel is not None:

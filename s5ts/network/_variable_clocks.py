@@ -131,7 +131,7 @@ def most_per_variable(f: SeriesFeatures, c: int, context=None, max_len=None) -> 
     return int((~np.isnan(f.y[: c + 1])).sum(0).max(initial=1))
 
 
-VARIABLES = Layout(assemble_variables, most_per_variable, smallest=8, tiers=4)
+VARIABLES = Layout(assemble_variables, most_per_variable, smallest=8, tiers=2, train_queries=32)
 
 
 class VariableClockNet(eqx.Module):
