@@ -7,10 +7,10 @@ variable it reads by a learned embedding, runs over each variable's tokens with 
 variable's own gaps — a batch of (series, variable) rows, the tokens padded at the end
 with no-op events.
 
-At a query time each variable's state is carried from its own last observation to the
-query by one virtual query event (`stack.step`, the continuous-time step the layers
-are built for), the variables then read each other (attention across the variables at
-that time), and a head shared by all variables predicts, per variable, a blend of the
+At a query time each variable's states are carried with no input from its own last
+observation to the query (`jump`, the continuous-time step the layers are built for) and
+read out, the variables then read each other (attention across the variables at that
+time), and a head shared by all variables predicts, per variable, a blend of the
 last value, the running mean and the training mean, a residual and a scale. A forecast
 depends only on its own series' history and its own time.
 """
@@ -141,6 +141,7 @@ class VariableClockNet(eqx.Module):
     token_in: eqx.nn.Linear
     static_in: eqx.nn.Linear
     query_in: eqx.nn.Linear
+    readout: eqx.nn.Linear
     stack: SSMStack
     norm: eqx.nn.LayerNorm
     attention: eqx.nn.MultiheadAttention
@@ -171,12 +172,13 @@ class VariableClockNet(eqx.Module):
           or per variable `(C, 3)`; None starts at LOCF.
         - `key`: a `jax.random` key.
         """
-        keys = jax.random.split(key, 7)
+        keys = jax.random.split(key, 8)
         h = hidden_size
         self.embed = jax.random.normal(keys[0], (n_targets, h)) / np.sqrt(h)
         self.token_in = eqx.nn.Linear(TOKEN_FEATURES, h, key=keys[1])
         self.static_in = eqx.nn.Linear(n_static, h, use_bias=False, key=keys[2])
         self.query_in = eqx.nn.Linear(TOKEN_FEATURES, h, key=keys[3])
+        self.readout = eqx.nn.Linear(n_layers * h, h, key=keys[7])
 
         # The stack's own input projection is the identity's job here: tokens arrive at
         # width H already (features + variable embedding + statics).
@@ -223,27 +225,47 @@ class VariableClockNet(eqx.Module):
         states: tuple[Complex[Array, "batch targets ..."], ...],
         batch: VariableBatch,
     ) -> tuple[Float[Array, "batch queries targets"], Float[Array, "batch queries targets"]]:
-        """Means and scales `(B, Q, C)` at the query times of `batch` from the states."""
-        b, q = batch.tau.shape
+        """Means and scales `(B, Q, C)` at the query times of `batch` from the states.
+
+        Each variable's states are carried with no input from its last observation to
+        the cutoff, where the variables read each other (attention across the
+        variables), and on to each query time (one exponential per series and variable,
+        one per series and query), where every block's state is read out.
+        """
+        static = _linear(self.static_in, batch.static)
+        cut = self.stack.jump(states, batch.since)  # (B, C, *state) per block
+        level, when = batch.level, jnp.log1p(batch.t_cut)[:, None]
+        at_cut = jnp.stack(
+            [
+                jnp.zeros_like(level),
+                level,
+                jnp.log1p(batch.since),
+                jnp.broadcast_to(when, level.shape),
+            ],
+            axis=-1,
+        )
+        tokens = self._read(cut) + _linear(self.query_in, at_cut) + self.embed + static[:, None]
+        context = jax.vmap(self._across)(tokens)  # (B, C, H)
+
         tau = batch.tau[:, :, None]  # (B, Q, 1)
         gap = batch.since[:, None, :] + tau  # each variable's own gap to the query time
-        level = jnp.broadcast_to(batch.level[:, None, :], gap.shape)
-        when = jnp.broadcast_to(jnp.log1p(batch.t_cut[:, None, None] + tau), gap.shape)
-        qfeat = jnp.stack([jnp.zeros_like(gap), level, jnp.log1p(gap), when], axis=-1)
-        u = _linear(self.query_in, qfeat) + self.embed
-        u = u + _linear(self.static_in, batch.static)[:, None, None]
-        wide = tuple(jnp.broadcast_to(s[:, None], (b, q, *s.shape[1:])) for s in states)
-        _, h = self.stack.step(wide, u, gap)  # (B, Q, C, H)
-        tokens = h + self.embed
-        mixed = jax.vmap(jax.vmap(self._across))(tokens)  # (B, Q, C, H)
+        at = self.stack.jump(tuple(x[:, None] for x in cut), tau)  # (B, Q, C, *state)
+        level = jnp.broadcast_to(level[:, None], gap.shape)
         locf = jnp.broadcast_to(batch.locf[:, None], gap.shape)
         seen = jnp.broadcast_to(batch.seen[:, None], gap.shape).astype(gap.dtype)
         extra = jnp.stack(
             [locf, level, seen, jnp.log1p(gap), jnp.broadcast_to(jnp.log1p(tau), gap.shape)],
             axis=-1,
         )
-        out = _mlp(self.head, jnp.concatenate([mixed, h, extra], axis=-1)) + self.bias
+        context = jnp.broadcast_to(context[:, None], (*gap.shape, context.shape[-1]))
+        out = _mlp(self.head, jnp.concatenate([context, self._read(at), extra], axis=-1))
+        out = out + self.bias
         return blend_parts(out[..., 0], out[..., 1], out[..., 2:], locf, level)
+
+    def _read(self, states) -> Float[Array, "*batch hidden"]:
+        """Every block's read-out of `states`, mixed to width H."""
+        reads = [blk.ssm.output(x) for blk, x in zip(self.stack.blocks, states, strict=True)]
+        return _linear(self.readout, jnp.concatenate(reads, axis=-1))
 
     def _across(self, tokens: Float[Array, "targets hidden"]) -> Float[Array, "targets hidden"]:
         x = jax.vmap(self.norm)(tokens)
