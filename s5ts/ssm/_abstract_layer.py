@@ -145,6 +145,22 @@ class AbstractSSMLayer(eqx.Module):
         dt = jnp.asarray(dt, jnp.real(state).dtype)[None]
         return self._coefficients(dt)[0][0] * state
 
+    def output(self, state: State) -> Step:
+        """What the layer reads out of a state with no input: `Re(C̃ x)` (times 2 with
+        conjugate symmetry), e.g. of a state carried to a query time by `jump`.
+
+        **Arguments:**
+
+        - `state`: `(*batch, *state_shape)`.
+
+        **Returns:**
+
+        The output `(*batch, H)`.
+        """
+        lead = state.shape[: state.ndim - len(self.state_shape)]
+        zeros = jnp.zeros((*lead, self.hidden_size), jnp.real(state).dtype)
+        return self._project_out(state, zeros)
+
 
 def _checked_gaps(dt: Float[Array, "..."]) -> Float[Array, "..."]:
     # A negative gap would run the recurrence backwards (unstable); NaN would poison every
