@@ -74,6 +74,38 @@ def validation_scores(model: ForecastNet, batches: list[Batch]) -> dict[str, flo
     return {name: float(np.mean(v[seen] / count[seen])) for name, v in sq.items()}
 
 
+CALIBRATION_PROBS = np.linspace(0.005, 0.995, 199)  # where residual quantiles are kept
+_MIN_RESIDUALS = 200  # fewer residuals of a target: the pooled quantiles serve it
+
+
+def residual_quantiles(model: ForecastNet, batches: list[Batch]) -> np.ndarray:
+    """(C, G) quantiles of the standardised residuals `(y - mean) / scale` of held-out
+    forecasts at `CALIBRATION_PROBS`, per target, where the intervals' quantiles are
+    read instead of the Gaussian's (empty (0, G) when nothing was held out). A target
+    with few held-out values takes the quantiles pooled over every target."""
+    per: list[list[np.ndarray]] = []
+    for batch in batches:
+        mean, scale = (np.asarray(a, np.float64) for a in forecast_batch(model, batch))
+        r = (batch.y - mean) / scale
+        if not per:
+            per = [[] for _ in range(r.shape[-1])]
+        for j in range(r.shape[-1]):
+            per[j].append(r[..., j][batch.mask[..., j]])
+    if not per:
+        return np.zeros((0, len(CALIBRATION_PROBS)))
+    per_target = [np.concatenate(p) for p in per]
+    pooled = np.concatenate(per_target)
+    if len(pooled) < _MIN_RESIDUALS:
+        return np.zeros((0, len(CALIBRATION_PROBS)))
+    pooled_q = np.quantile(pooled, CALIBRATION_PROBS)
+    return np.stack(
+        [
+            np.quantile(p, CALIBRATION_PROBS) if len(p) >= _MIN_RESIDUALS else pooled_q
+            for p in per_target
+        ]
+    )
+
+
 def evaluate(
     model: ForecastNet,
     batches: list[Batch],

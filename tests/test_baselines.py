@@ -93,3 +93,27 @@ def test_the_network_starts_at_the_best_blend_of_the_baselines(split):
     model.fit(train, static_df, val_df=val)
     scores = model.validation_scores_
     assert scores["model"] <= max(scores["locf"], scores["series_mean"]) + 1e-6
+
+
+def test_intervals_are_calibrated_on_the_validation_series():
+    # The intervals read the validation residuals' quantiles: on those same forecasts
+    # they cover the nominal share (up to interpolation), whatever the residuals' shape.
+    df, static_df = synthetic_vitals(48, seed=4, hours=24.0)
+    ids = np.sort(df["unique_id"].unique())
+    train, val = df[df["unique_id"].isin(ids[:32])], df[df["unique_id"].isin(ids[32:])]
+    model = s5ts.S5Forecaster(**(TINY | {"horizon": HORIZON, "max_steps": 40}))
+    model.fit(train, static_df, val_df=val)
+    assert model.residual_quantiles_.shape == (len(model.target_cols_), 199)
+    inside = {80: [], 95: []}
+    for _, s in val.sort_values("ds").groupby("unique_id"):
+        cut = s["ds"][s["ds"] <= s["ds"].iloc[-1] - HORIZON].iloc[-1]
+        hist, fut = s[s["ds"] <= cut], s[(s["ds"] > cut) & (s["ds"] <= cut + HORIZON)]
+        fc = model.predict(hist, fut[["unique_id", "ds"]], static_df=static_df, level=[80, 95])
+        for lv in inside:
+            for t in model.target_cols_:
+                y = fut[t].to_numpy()
+                ok = ~np.isnan(y)
+                lo, hi = fc[f"{t}-lo-{lv}"].to_numpy()[ok], fc[f"{t}-hi-{lv}"].to_numpy()[ok]
+                inside[lv].append((y[ok] >= lo) & (y[ok] <= hi))
+    for lv, hits in inside.items():
+        assert np.concatenate(hits).mean() == pytest.approx(lv / 100, abs=0.03), lv

@@ -21,7 +21,7 @@ from .._batches import (
 from .._checkpoints import Checkpoint, fingerprint
 from .._losses import as_loss
 from .._optimizer import make_optimizer
-from .._training import train, validation_scores
+from .._training import residual_quantiles, train, validation_scores
 from ..data import Scaler, TimeScale, read_panel
 from ..network import N_BASELINES
 from ..ssm import ZOH
@@ -173,6 +173,7 @@ def fit(params, df, static_df, val_df, id_col, time_col, target_cols, callbacks,
         checkpoint=checkpoint,
     )
     scores = validation_scores(result.model, val_batches) if val_batches else {}
+    calibration = residual_quantiles(result.model, val_batches)
     _report_scores(scores, params["verbose"])
     fitted = FittedForecaster(
         id_col=id_col,
@@ -197,6 +198,7 @@ def fit(params, df, static_df, val_df, id_col, time_col, target_cols, callbacks,
         },
         report=report,
         validation_scores=scores,
+        residual_quantiles=calibration,
     )
     return fitted, _stop_error(result, bool(val_batches))
 

@@ -82,6 +82,10 @@ class FittedForecaster:
     # Validation MSE of the model and of the simple forecasts (`model`, `locf`,
     # `series_mean`, `train_mean`; scaled units); empty without validation series.
     validation_scores: dict = field(default_factory=dict)
+    # (C, G) quantiles of the validation series' standardised residuals at
+    # `s5ts._training.CALIBRATION_PROBS`: intervals read their quantiles here instead of
+    # the Gaussian's, so that they cover what they say; (0, G) without validation series.
+    residual_quantiles: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
 
     @property
     def n_features(self) -> int:

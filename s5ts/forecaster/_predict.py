@@ -10,6 +10,7 @@ from statistics import NormalDist
 import numpy as np
 
 from .._batches import history_start, plan_batches
+from .._training import CALIBRATION_PROBS
 from ..data import fmt_ids, make_frame, read_queries
 from ..network import forecast
 from ._checks import check_levels, check_quantiles
@@ -187,14 +188,32 @@ def columns_from_scaled(fitted, panel, series, mean, scale, level, quantiles):
         mean = fitted.scaler.inverse_transform(mean)
         sd = fitted.scaler.inverse_scale(scale)
     _check_finite(panel, series, mean, sd)
-    # Standard normal quantile of each column after the mean's, in `suffixes` order.
-    z = [-_z(0.5 + lv / 200) for lv in levels[::-1]]
-    z += [_z(0.5 + lv / 200) for lv in levels] + [_z(q) for q in qs]
+    # The probability of each column after the mean's, in `suffixes` order.
+    probs = [0.5 - lv / 200 for lv in levels[::-1]]
+    probs += [0.5 + lv / 200 for lv in levels] + list(qs)
     out: dict[str, np.ndarray] = {}
     for j, name in enumerate(fitted.target_cols):
         out[name] = mean[:, j]
+        z = _quantiles(fitted.residual_quantiles, j, probs)
         for suffix, zk in zip(suffixes(level, quantiles)[1:], z, strict=True):
             out[name + suffix] = mean[:, j] + zk * sd[:, j]
+    return out
+
+
+def _quantiles(calibration: np.ndarray, j: int, probs: list[float]) -> list[float]:
+    """Standardised quantiles of target `j` at `probs`: the validation residuals' (kept at
+    `CALIBRATION_PROBS`), or the standard normal's without them. Beyond the kept range the
+    Gaussian tail is scaled to meet the outermost kept quantile."""
+    if not len(calibration):
+        return [_z(p) for p in probs]
+    grid, q = CALIBRATION_PROBS, calibration[j]
+    out = []
+    for p in probs:
+        if grid[0] <= p <= grid[-1]:
+            out.append(float(np.interp(p, grid, q)))
+        else:
+            edge = 0 if p < grid[0] else -1
+            out.append(_z(p) * q[edge] / _z(grid[edge]))
     return out
 
 
