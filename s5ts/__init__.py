@@ -13,6 +13,7 @@ The names users reach for most are also here at the top.
 import importlib.metadata
 
 from . import cli as cli, data as data, datasets as datasets, forecaster as forecaster, ssm as ssm
+from ._compilation_cache import enable_compilation_cache as enable_compilation_cache
 from ._losses import (
     AbstractLoss as AbstractLoss,
     GaussianNLL as GaussianNLL,

@@ -1,5 +1,13 @@
+import os
+import tempfile
+
 import jax
 import pytest
+
+
+# The command line turns on JAX's persistent compilation cache; keep the suite's out of
+# the user's home directory.
+os.environ.setdefault("S5TS_CACHE_DIR", tempfile.mkdtemp(prefix="s5ts-test-cache-"))
 
 
 @pytest.fixture

@@ -402,9 +402,12 @@ def main(argv=None) -> int:
         if args.command is None:
             parser.print_help(sys.stderr)
             return 2
+        from .._compilation_cache import cli_cache_enabled, enable_compilation_cache
         from .._sharding import initialize_distributed
 
         initialize_distributed(args.distributed)
+        if cli_cache_enabled():  # a second run on the same model loads its compiled steps
+            enable_compilation_cache()
         return args.run(args)
     except bad_input as err:
         text = _first_line(err)
