@@ -1,17 +1,24 @@
-"""Scan and S5-layer speed as ratios to one elementwise pass over the same tensors.
+"""Scan and S5-layer speed, as ratios measured in one process.
 
 For each shape (B, L, P, H) and each scan backend it prints:
 
-- `scan fwd`: the linear recurrence over (B, L, P) complex64 tensors;
-- `layer fwd` and `layer f+b`: one S5 layer (P complex states, H features) forward,
-  and its value and gradient, on a time-major batch and (f+b only) through vmap;
+- `elementwise`: one complex multiply over (B, L, P) complex64 tensors, the memory-bound
+  floor, in ms;
+- `scan fwd`: the linear recurrence over those tensors, batch vmapped around the scan
+  (`vmap`) and with the time axis leading (`time-mj`), as multiples of `elementwise`;
+- `layer fwd`: one S5 layer (P complex states, H features) on a time-major batch, as a
+  multiple of `elementwise` and in ms;
+- `f+b / fwd`: the layer's value and gradient with respect to its parameters, as a
+  multiple of its forward (target <= 3), and `(+u)`: with respect to its input `u` too,
+  as inside a stack;
+- `vmap / t-mj`: the layer forward called as `jax.vmap(layer)(u, dt)` on batch-major data,
+  as a multiple of the time-major call `layer(u.swapaxes(0, 1), dt.T)` (target <= 1.15);
+- `vmap f+b / t-mj f+b`: the same for value and gradient.
 
-each divided by the time of one elementwise complex multiply over the same (B, L, P)
-tensors (the memory-bound floor), all measured in this process, interleaved, so that
-machine noise cancels in the ratios. Two batch layouts are measured for the scan: the
-batch vmapped around the scan (batch-major) and the time axis leading (time-major).
+Every timed function runs once per round, round after round (interleaved), and each
+figure is the median over the rounds, so machine load largely cancels in the ratios.
 
-    python benchmarks/scan.py [--repeats 30]
+    python benchmarks/scan.py [--repeats 15] [--backends sequential associative]
 """
 
 import argparse
@@ -33,17 +40,48 @@ BACKENDS = {
 }
 
 
-def _time(fn, *args, repeats):
-    jax.block_until_ready(fn(*args))  # compile
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
+def interleaved(fns, repeats):
+    """Median seconds of each `name: (fn, args)`, timed round-robin after a compile."""
+    for fn, args in fns.values():
         jax.block_until_ready(fn(*args))
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
+    times = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, (fn, args) in fns.items():
+            t0 = time.perf_counter()
+            jax.block_until_ready(fn(*args))
+            times[name].append(time.perf_counter() - t0)
+    return {name: float(np.median(t)) for name, t in times.items()}
 
 
-def bench(shape, repeats):
+@eqx.filter_jit
+def _fwd(layer, u, dt):
+    return layer(u, dt)
+
+
+@eqx.filter_jit
+def _fwd_vmap(layer, u, dt):
+    return jax.vmap(layer)(u, dt)
+
+
+@eqx.filter_jit
+def _fwd_bwd(layer, u, dt):
+    # Value and gradient with respect to the layer's parameters.
+    return eqx.filter_value_and_grad(lambda m: jnp.mean(m(u, dt) ** 2))(layer)
+
+
+@eqx.filter_jit
+def _fwd_bwd_u(layer, u, dt):
+    # ... and with respect to its input.
+    loss = lambda layer_u: jnp.mean(layer_u[0](layer_u[1], dt) ** 2)  # noqa: E731
+    return eqx.filter_value_and_grad(loss)((layer, u))
+
+
+@eqx.filter_jit
+def _fwd_bwd_vmap(layer, u, dt):
+    return eqx.filter_value_and_grad(lambda m: jnp.mean(jax.vmap(m)(u, dt) ** 2))(layer)
+
+
+def bench(shape, backends, repeats):
     B, L, P, H = shape
     key = jax.random.key(0)
     k1, k2, k3, k4 = jax.random.split(key, 4)
@@ -54,63 +92,68 @@ def bench(shape, repeats):
     u = jax.random.normal(k4, (B, L, H))
     dt = jax.random.exponential(k4, (B, L))
     a_t, b_t = jnp.swapaxes(a, 0, 1), jnp.swapaxes(b, 0, 1)
+    u_t, dt_t = jnp.swapaxes(u, 0, 1), dt.T
 
-    elementwise = jax.jit(lambda a, b: a * b)
     rows = []
-    base = _time(elementwise, a, b, repeats=repeats)
-    for name, backend in BACKENDS.items():
-        batch_major = jax.jit(jax.vmap(backend))
-        time_major = jax.jit(backend)  # (L, B, P) with a (B, P) state: no vmap at all
+    for name in backends:
+        backend = BACKENDS[name]
         layer = s5ts.S5Layer(H, 2 * P, scan=backend, key=key)
-
-        @eqx.filter_jit
-        def fwd_bwd(layer, u, dt):
-            # u and dt time-major, (L, B, H) and (L, B): the layer's own batch layout.
-            return eqx.filter_value_and_grad(lambda m: jnp.mean(m(u, dt) ** 2))(layer)
-
-        @eqx.filter_jit
-        def fwd_bwd_vmap(layer, u, dt):
-            loss = lambda m: jnp.mean(jax.vmap(m)(u, dt) ** 2)  # noqa: E731
-            return eqx.filter_value_and_grad(loss)(layer)
-
-        @eqx.filter_jit
-        def fwd(layer, u, dt):
-            return layer(u, dt)
-
-        # Interleave each measurement with a fresh baseline so the ratio shares the noise.
-        t_bm = _time(batch_major, a, b, x0, repeats=repeats)
-        t_tm = _time(time_major, a_t, b_t, x0, repeats=repeats)
-        u_t, dt_t = jnp.swapaxes(u, 0, 1), dt.T
-        t_fwd = _time(fwd, layer, u_t, dt_t, repeats=repeats)
-        t_layer = _time(fwd_bwd, layer, u_t, dt_t, repeats=max(3, repeats // 3))
-        t_layer_vmap = _time(fwd_bwd_vmap, layer, u, dt, repeats=max(3, repeats // 3))
-        ref = 0.5 * (base + _time(elementwise, a, b, repeats=repeats))
+        fns = {
+            "elementwise": (jax.jit(lambda a, b: a * b), (a, b)),
+            "scan vmap": (jax.jit(jax.vmap(backend)), (a, b, x0)),
+            "scan time-major": (jax.jit(backend), (a_t, b_t, x0)),
+            "fwd": (_fwd, (layer, u_t, dt_t)),
+            "fwd vmap": (_fwd_vmap, (layer, u, dt)),
+            "fb": (_fwd_bwd, (layer, u_t, dt_t)),
+            "fb u": (_fwd_bwd_u, (layer, u_t, dt_t)),
+            "fb vmap": (_fwd_bwd_vmap, (layer, u, dt)),
+        }
+        t = interleaved(fns, repeats)
+        ref = t["elementwise"]
         rows.append(
-            (name, t_bm / ref, t_tm / ref, t_fwd / ref, t_layer / ref, t_layer_vmap / ref, ref)
+            (
+                name,
+                ref * 1e3,
+                t["scan vmap"] / ref,
+                t["scan time-major"] / ref,
+                t["fwd"] / ref,
+                t["fwd"] * 1e3,
+                t["fb"] / t["fwd"],
+                t["fb u"] / t["fwd"],
+                t["fwd vmap"] / t["fwd"],
+                t["fb vmap"] / t["fb"],
+            )
         )
     return rows
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--backends", nargs="+", default=list(BACKENDS), choices=list(BACKENDS))
+    parser.add_argument("--shapes", nargs="+", default=list(SHAPES), choices=list(SHAPES))
     args = parser.parse_args()
     print(f"JAX {jax.__version__}, backend {jax.default_backend()}, devices {jax.devices()}")
     print(f"default scan here: {type(s5ts.default_scan()).__name__}")
-    for label, shape in SHAPES.items():
+    header = (
+        f"{'backend':<20}{'elementwise':>12}{'scan fwd':>10}{'scan fwd':>10}{'layer fwd':>10}"
+        f"{'layer fwd':>10}{'f+b /':>8}{'(+u)':>7}{'vmap /':>8}{'vmap f+b /':>12}"
+    )
+    units = (
+        f"{'':<20}{'ms':>12}{'(vmap)':>10}{'(time-mj)':>10}{'(time-mj)':>10}{'ms':>10}"
+        f"{'fwd':>8}{'':>7}{'t-mj':>8}{'t-mj f+b':>12}"
+    )
+    for label in args.shapes:
+        shape = SHAPES[label]
         print(f"\n{label}: (B, L, P, H) = {shape}")
-        print(
-            f"{'backend':<20}{'scan fwd':>10}{'scan fwd':>10}{'layer fwd':>11}"
-            f"{'layer f+b':>11}{'layer f+b':>11}{'elementwise':>13}"
-        )
-        print(
-            f"{'':<20}{'(vmap)':>10}{'(time-mj)':>10}{'(time-mj)':>11}{'(time-mj)':>11}"
-            f"{'(vmap)':>11}{'ms':>13}"
-        )
-        for name, bm, tm, fwd, fb, fb_vmap, ref in bench(shape, args.repeats):
+        print(header)
+        print(units)
+        for name, ref, bm, tm, fwd, fwd_ms, fb, fb_u, vm, vfb in bench(
+            shape, args.backends, args.repeats
+        ):
             print(
-                f"{name:<20}{bm:>9.2f}x{tm:>9.2f}x{fwd:>10.1f}x{fb:>10.1f}x{fb_vmap:>10.1f}x"
-                f"{ref * 1e3:>13.3f}"
+                f"{name:<20}{ref:>12.3f}{bm:>9.2f}x{tm:>9.2f}x{fwd:>9.1f}x{fwd_ms:>10.2f}"
+                f"{fb:>7.2f}x{fb_u:>6.2f}x{vm:>7.2f}x{vfb:>11.2f}x"
             )
 
 

@@ -44,8 +44,6 @@ RETURNS_UNANNOTATED = {
     "ZOH.__call__",
     "Bilinear.__call__",
     "Impulse.__call__",
-    "SequentialScan.__call__",
-    "AssociativeScan.__call__",
     "DSSExp.output_gains",
     "DSSSoftmax.output_gains",
     "SSMBlock.scan",

@@ -5,7 +5,10 @@ recurrence: `scan` over a sequence, `step` by one event, `jump` by a span with n
 Nothing here imports the rest of s5ts (only its shared array type aliases).
 """
 
-from ._abstract_layer import AbstractSSMLayer as AbstractSSMLayer
+from ._abstract_layer import (
+    AbstractSSMLayer as AbstractSSMLayer,
+    unchecked_gaps as unchecked_gaps,
+)
 from ._bidirectional import Bidirectional as Bidirectional
 from ._discretisation import (
     ZOH as ZOH,

@@ -5,16 +5,21 @@ A concrete layer says how to get its continuous spectrum and per-state step size
 (`_project_out`) and the shape of its state. Everything else — discretising each event
 with its own gap, scanning a sequence, stepping one event, jumping the state forward with
 no input — is written once here and never overridden (Equinox's abstract/final pattern),
-so the three uses give the same numbers by construction.
+so the three uses give the same numbers by construction. The whole-sequence pass has a
+hand-written backward pass (`_recurrence.py`); `step` and `jump` are
+differentiated by JAX.
 """
 
 import abc
+import contextlib
+import contextvars
 
 import equinox as eqx
 import jax.numpy as jnp
 
 from .._array_types import Array, Complex, Float, Gaps, Seq, State, Step
 from ._discretisation import AbstractDiscretisation
+from ._recurrence import layer_scan
 from ._scans import AbstractScan
 
 
@@ -25,10 +30,11 @@ class AbstractSSMLayer(eqx.Module):
     `dt = 0` leaves the state unchanged under every discretisation rule. A negative or NaN
     gap is an error, also under `jit` (through `eqx.error_if`).
 
-    Batches: `jax.vmap` works, and so does a time-major batch passed directly —
-    `u` of shape `(L, *batch, H)` with `dt` of shape `(L, *batch)` — which never
-    transposes the complex state tensors and is several times faster on CPU
-    (`benchmarks/scan.py`).
+    Batches: a time-major batch passed directly — `u` of shape `(L, *batch, H)` with `dt`
+    of shape `(L, *batch)` — or `jax.vmap` over batch-major data, within a few percent of
+    each other (`benchmarks/scan.py` measures both). `scan` and `__call__` have a
+    hand-written backward pass (a custom VJP, `_recurrence.py`): reverse-mode autodiff,
+    higher orders included, but not forward-mode (`jax.jvp`).
     """
 
     hidden_size: eqx.AbstractVar[int]
@@ -90,9 +96,7 @@ class AbstractSSMLayer(eqx.Module):
         _check_inputs(u, dt)
         if state is None:
             state = self.init_state(dt.shape[1:])
-        Lambda_bar, gamma = self._coefficients(dt)
-        xs = self.scan_backend(Lambda_bar, gamma * self._project_in(u), state)
-        return self._project_out(xs, u), xs[-1]
+        return layer_scan(self, u, _checked_gaps(dt), state)
 
     def __call__(self, u: Seq, dt: Gaps) -> Seq:
         """Run the sequence from the zero state and keep the outputs only.
@@ -162,9 +166,31 @@ class AbstractSSMLayer(eqx.Module):
         return self._project_out(state, zeros)
 
 
+_CHECK_GAPS = contextvars.ContextVar("s5ts_check_gaps", default=True)
+
+
+@contextlib.contextmanager
+def unchecked_gaps():
+    """Within this context, layers traced do not check their gaps at run time.
+
+    The check (`eqx.error_if`) runs a host callback, and JAX does not keep programs with
+    host callbacks in its persistent compilation cache. A caller whose gaps are
+    non-negative and finite by construction (the forecaster reads them from sorted,
+    validated times) enters this context inside the function it jits, so that its
+    compiled steps can be cached. It acts when a function is traced, not when it runs.
+    """
+    token = _CHECK_GAPS.set(False)
+    try:
+        yield
+    finally:
+        _CHECK_GAPS.reset(token)
+
+
 def _checked_gaps(dt: Float[Array, "..."]) -> Float[Array, "..."]:
     # A negative gap would run the recurrence backwards (unstable); NaN would poison every
     # later state. Raised at run time, so also inside jit, grad and vmap.
+    if not _CHECK_GAPS.get():
+        return dt
     bad = jnp.any(dt < 0) | jnp.any(jnp.isnan(dt))
     return eqx.error_if(dt, bad, "dt must be >= 0 and not NaN (the time since the last event)")
 
