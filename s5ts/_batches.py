@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._features import SeriesFeatures
+from ._features import SeriesFeatures, n_features
 
 
 # Window edges are widened by this relative amount, so that an event exactly one horizon
@@ -58,7 +58,8 @@ def assemble(
     """Pad samples (None = dummy) into a Batch; targets (Q_i, C) scaled with NaN, or None."""
     b = len(feats)
     f0 = next(f for f in feats if f is not None)
-    n_f, n_t = f0.x.shape[1], f0.y.shape[1]
+    n_t = f0.y.shape[1]
+    n_f = n_features(n_t, len(f0.static))
     out = Batch(
         x=np.zeros((b, length, n_f), np.float32),
         dt=np.zeros((b, length), np.float32),
@@ -75,9 +76,10 @@ def assemble(
             continue
         s = history_start(f, c, context, length)
         m, q = c + 1 - s, len(tau)
-        out.x[i, :m], out.dt[i, :m], out.valid[i, :m] = f.x[s : c + 1], f.dt[s : c + 1], True
-        out.xq[i, :q], out.tau[i, :q], out.locf[i] = f.query(c, tau), tau, f.locf[c]
-        out.level[i] = f.level[c]
+        g = f.features(c + 1)  # built here, for the events the sample sees
+        out.x[i, :m], out.dt[i, :m], out.valid[i, :m] = g.x[s : c + 1], g.dt[s : c + 1], True
+        out.xq[i, :q], out.tau[i, :q], out.locf[i] = g.query(c, tau), tau, g.locf[c]
+        out.level[i] = g.level[c]
         if y is not None:
             obs = ~np.isnan(y)
             out.y[i, :q], out.mask[i, :q] = np.where(obs, y, 0.0), obs
@@ -158,6 +160,39 @@ def sample_batch(
     return layout.assemble(
         chosen, cuts, taus, ys, length=length, n_queries=queries, context=context
     )
+
+
+def training_shapes(
+    feats: list[SeriesFeatures],
+    *,
+    batch_size: int,
+    max_len: int,
+    n_queries: int,
+    layout: Layout = EVENTS,
+) -> list[Batch]:
+    """One batch of every shape `sample_batch` can draw (its histories and query lists
+    come in `_tier`s), so that a fit can compile them all before its first step."""
+    lengths = {_tier(need, max_len, layout.smallest, layout.tiers) for need in _needs(max_len)}
+    queries = {_tier(need, n_queries, 64) for need in _needs(n_queries)}
+    f = feats[0]
+    return [
+        layout.assemble(
+            [f] * batch_size,
+            [0] * batch_size,
+            [np.zeros(0)] * batch_size,
+            [None] * batch_size,
+            length=length,
+            n_queries=q,
+            context=None,
+        )
+        for length in sorted(lengths)
+        for q in sorted(queries)
+    ]
+
+
+def _needs(full: int) -> list[int]:
+    # 1, 2, 4, ..., full: every tier `_tier` can pick is reached by one of them.
+    return [1 << k for k in range(max(full, 1).bit_length())] + [full]
 
 
 def _tier(need: int, full: int, smallest: int, tiers: int = 2) -> int:

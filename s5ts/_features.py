@@ -42,6 +42,10 @@ class SeriesFeatures:
     level: np.ndarray  # (n, C) float32 mean of the values so far, 0 if never seen
     static: np.ndarray  # (K,) float32
 
+    def features(self, stop: int | None = None) -> "SeriesFeatures":
+        """Itself: the features are already built (a `Series` builds them on demand)."""
+        return self
+
     def query(self, c: int, tau: np.ndarray) -> np.ndarray:
         """(Q, F) features of queries `tau` (Q,) model units after event `c`."""
         tau = np.asarray(tau, np.float64)[:, None]
@@ -58,6 +62,25 @@ class SeriesFeatures:
             np.broadcast_to(self.static, (q, len(self.static))),
         ]
         return np.concatenate(cols, axis=1).astype(np.float32)
+
+
+@dataclass(frozen=True, eq=False)
+class Series:
+    """One series as training and prediction keep it: times and scaled values only.
+
+    The event features (about 6 numbers per target and event) are built when a batch
+    needs them, from the events up to its cutoff, so that a fit holds its data in about
+    the space of the values themselves rather than of every feature of every event.
+    """
+
+    t: np.ndarray  # (n,) float64 time since the series' first event
+    y: np.ndarray  # (n, C) float32 scaled values, NaN where not observed
+    static: np.ndarray  # (K,) float32
+    bounds: np.ndarray | None = None  # (2, C) input bounds (see `continue_features`)
+
+    def features(self, stop: int | None = None) -> SeriesFeatures:
+        """The features of the events before `stop` (default: all)."""
+        return series_features(self.t[:stop], self.y[:stop], self.static, self.bounds)
 
 
 class Carry(NamedTuple):

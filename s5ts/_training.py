@@ -22,6 +22,7 @@ from ._batches import Batch
 from ._losses import AbstractLoss, GaussianNLL
 from ._sharding import data_mesh, replicate, shard_batch
 from .network import ForecastNet, forecast_batch
+from .ssm import unchecked_gaps
 
 
 def batch_loss(
@@ -43,7 +44,8 @@ def batch_loss(
 @eqx.filter_jit
 def train_step(model, opt_state, batch: Batch, key: jax.Array, optimizer, loss, weights):
     """One optimiser step on a batch: (new model, new optimiser state, loss value)."""
-    value, grads = eqx.filter_value_and_grad(batch_loss)(model, batch, key, loss, weights)
+    with unchecked_gaps():  # gaps come from sorted, validated times; lets JAX cache the step
+        value, grads = eqx.filter_value_and_grad(batch_loss)(model, batch, key, loss, weights)
     params = eqx.filter(model, eqx.is_inexact_array)
     updates, opt_state = optimizer.update(grads, opt_state, params)
     return eqx.apply_updates(model, updates), opt_state, value
@@ -170,7 +172,7 @@ def train(
     model: ForecastNet,
     optimizer: optax.GradientTransformation,
     sample: Callable[[], Batch],
-    val_batches: list[Batch],
+    val_batches,
     *,
     rng: np.random.Generator,
     max_steps: int,
@@ -183,6 +185,7 @@ def train(
     weights: np.ndarray | None = None,
     callbacks: Sequence[Callable[[StepInfo], Any]] = (),
     checkpoint=None,
+    warmup: Sequence[Batch] = (),
 ) -> TrainResult:
     """Train for up to `max_steps`; validate every `eval_every` steps, stop after `patience`
     evaluations without improvement and return the best weights (the last ones without
@@ -190,7 +193,9 @@ def train(
     `loss` is minimised, `val_metric` (default: `loss`) selects the weights; `weights`
     (C,) are per-target weights for both.
 
-    A non-finite loss, Ctrl-C or a callback returning True stop early with the best so
+    `warmup` batches (one of every shape `sample()` can draw) are compiled before the
+    first step. A non-finite loss, Ctrl-C or a callback returning True stop early with the
+    best so
     far. `checkpoint` (a `Checkpoint`) resumes from its saved state if it has one, saves
     every `eval_every` steps and saves again when the loop ends, however it ends.
     """
@@ -210,7 +215,7 @@ def train(
         opt_state=replicate(state.opt_state, mesh),
         best=replicate(state.best, mesh),
     )
-    val_batches = [shard_batch(b, mesh) for b in val_batches]
+    val_batches = _Sharded(val_batches, mesh)
     if val_batches and state.step == 0 and not state.val_loss:
         # The starting point (the prior blend of the baselines) competes too: with little
         # data, training may only make it worse, and then the initial weights are kept.
@@ -219,6 +224,19 @@ def train(
             state = dataclasses.replace(state, best_loss=initial, val_loss=[(0, initial)])
 
     stopped = state.stopped
+    if state.step < max_steps:
+        # Compile every shape the sampler can draw now, not when it first appears (a
+        # stall of seconds mid-run); the steps' results are thrown away.
+        for batch in warmup:
+            train_step(
+                state.model,
+                state.opt_state,
+                shard_batch(batch, mesh),
+                state.key,
+                optimizer,
+                objective,
+                traced_weights,
+            )
     bar = tqdm(
         total=max_steps, initial=state.step, disable=not verbose, desc="s5ts fit", leave=False
     )
@@ -266,6 +284,19 @@ def train(
     return TrainResult(
         best, best_step, stopped, state.train_loss[: state.step], _upto(state), state.step
     )
+
+
+class _Sharded:
+    """Batches split over the mesh as they are drawn (re-iterable, like its source)."""
+
+    def __init__(self, batches, mesh):
+        self.batches, self.mesh = batches, mesh
+
+    def __iter__(self):
+        return (shard_batch(b, self.mesh) for b in self.batches)
+
+    def __bool__(self) -> bool:
+        return bool(self.batches)
 
 
 def _commit(state: LoopState, model, opt_state, key, rng, step, loss, val) -> LoopState:

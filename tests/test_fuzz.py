@@ -42,6 +42,7 @@ def panels(draw):
 )
 @given(panels())
 @pytest.mark.filterwarnings("ignore:fit. reading df left out")  # empty rows: reported
+@pytest.mark.filterwarnings("ignore::s5ts.ExtrapolationWarning")  # arbitrary spans: warned
 def test_fit_predict_is_finite_or_refuses(df):
     est = s5ts.S5Forecaster(**TINY)
     try:

@@ -146,17 +146,18 @@ def read_numeric(
             f"{role} column(s) {bad} are not numeric (dtypes {kinds}); cast them to a float "
             f"dtype {hint}."
         )
-    if not cols:
-        return np.zeros((len(frame), 0), dtype=np.float64)
-    values = _floats(frame.select([nw.col(c).cast(nw.Float64) for c in cols]))
-    inf = np.isinf(values)
-    if inf.any():
-        rows, which = np.nonzero(inf)
-        names = [cols[j] for j in np.unique(which)]
-        raise ValueError(
-            f"{role} column(s) {names} hold +-inf in series {fmt_ids(ids[rows])} at "
-            f"{fmt_rows(rows)}; replace them with NaN (not observed) or a finite value."
-        )
+    # One column at a time into the result: reading a wide frame costs one copy of its
+    # values, not several.
+    values = np.empty((len(frame), len(cols)), dtype=np.float64)
+    for j, c in enumerate(cols):
+        values[:, j] = _floats(frame.select(nw.col(c).cast(nw.Float64)))[:, 0]
+        inf = np.isinf(values[:, j])
+        if inf.any():
+            rows = np.flatnonzero(inf)
+            raise ValueError(
+                f"{role} column(s) {[c]} hold +-inf in series {fmt_ids(ids[rows])} at "
+                f"{fmt_rows(rows)}; replace them with NaN (not observed) or a finite value."
+            )
     return values
 
 

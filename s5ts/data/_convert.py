@@ -168,7 +168,21 @@ def _wide_without_duplicates(codes, times, values, rows):
     c, t = codes[order], times[order]
     if np.any((c[1:] == c[:-1]) & (t[1:] == t[:-1])):
         return None
+    if len(order) == len(values) and np.array_equal(order, np.arange(len(values))):
+        return c, t, values  # already sorted, nothing dropped: no copy
+    if np.all(order[1:] > order[:-1]):
+        return c, t, _compact(values, order)
     return c, t, values[order]
+
+
+def _compact(values: np.ndarray, order: np.ndarray, rows: int = 1 << 16) -> np.ndarray:
+    """`values[order]` for increasing `order`, in place, a block of rows at a time: row i
+    comes from row order[i] >= i, which no earlier block has overwritten. Dropping a
+    sorted frame's empty rows then costs no copy of its values."""
+    for a in range(0, len(order), rows):
+        block = order[a : a + rows]
+        values[a : a + len(block)] = values[block]
+    return values[: len(order)]
 
 
 def _cells_of(values: np.ndarray, rows: np.ndarray):

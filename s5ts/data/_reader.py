@@ -81,8 +81,11 @@ def check_magnitude(panel: Panel) -> None:
 
     - `panel`: the panel to check.
     """
-    big = np.abs(np.nan_to_num(panel.values)) > MAX_ABS_VALUE
-    if big.any():
+    # Column by column: a whole-array `abs` would cost two copies of the values.
+    too_big = [j for j in range(panel.values.shape[1]) if _beyond(panel.values[:, j])]
+    if too_big:
+        big = np.zeros(panel.values.shape, bool)
+        big[:, too_big] = np.abs(np.nan_to_num(panel.values[:, too_big])) > MAX_ABS_VALUE
         rows, cols = np.nonzero(big)
         names = [panel.target_cols[j] for j in np.unique(cols)]
         raise ValueError(
@@ -97,3 +100,8 @@ def check_magnitude(panel: Panel) -> None:
             f"static_df column(s) {names} hold values beyond +-{MAX_ABS_VALUE:g} for series "
             f"{fmt_ids(panel.ids[rows])}; rescale them"
         )
+
+
+def _beyond(column: np.ndarray) -> bool:
+    with np.errstate(invalid="ignore"):
+        return bool(np.nanmax(np.abs(column), initial=0.0) > MAX_ABS_VALUE)

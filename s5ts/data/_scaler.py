@@ -41,13 +41,16 @@ class Scaler:
         values = data.values if isinstance(data, Panel) else np.asarray(data, dtype=np.float64)
         if values.ndim != 2:
             raise ValueError(f"expected (N, C) values, got shape {values.shape}")
-        observed = ~np.isnan(values)
-        count = observed.sum(0)
-        filled = np.where(observed, values, 0.0)
-        mean = filled.sum(0) / np.maximum(count, 1)
-        var = np.where(observed, (values - mean) ** 2, 0.0).sum(0) / np.maximum(count, 1)
-        std = np.sqrt(var)
-        magnitude = np.abs(filled).max(0) if len(values) else np.zeros(values.shape[1])
+        n_cols = values.shape[1]
+        count, mean, std, magnitude = (np.zeros(n_cols) for _ in range(4))
+        for j in range(n_cols):  # a column at a time: no whole-array temporaries
+            col = values[:, j]
+            col = col[~np.isnan(col)]
+            count[j] = len(col)
+            if len(col):
+                mean[j] = col.mean()
+                std[j] = np.sqrt(np.mean((col - mean[j]) ** 2))
+                magnitude[j] = np.abs(col).max()
         constant = (count == 0) | (std <= _CONSTANT * magnitude) | (std == 0)
         self.mean = np.where(count > 0, mean, 0.0)
         self.std = np.where(constant, 1.0, std)

@@ -5,6 +5,7 @@ training ends early (non-finite loss, Ctrl-C), so the forecaster stays usable wi
 best weights so far; the error is returned beside it for the estimator to raise.
 """
 
+import dataclasses
 import sys
 import warnings
 
@@ -17,8 +18,10 @@ from .._batches import (
     plan_batches,
     queries_in_window,
     sample_batch,
+    training_shapes,
 )
 from .._checkpoints import Checkpoint, fingerprint
+from .._features import n_features
 from .._losses import as_loss
 from .._optimizer import make_optimizer
 from .._training import residual_quantiles, train, validation_scores
@@ -77,28 +80,33 @@ def fit(params, df, static_df, val_df, id_col, time_col, target_cols, callbacks,
     static_mean = static.mean(0)
     static_std = np.where(static.std(0) > 0, static.std(0), 1.0)
 
-    bounds = input_bounds(scaler.transform(panel.values))
+    bounds = input_bounds(panel.values, scaler)
 
     def features(p):
         s = np.zeros((p.n_series, 0)) if p.static is None else p.static
         return panel_features(p, time_scale, scaler, (s - static_mean) / static_std, bounds)
 
+    every = features(panel)  # times and float32 values per series: features come per batch
     context = None
     if params["context"] is not None:
         context = to_model_span(time_scale, params["context"], "context")
     if params["horizon"] is None:
-        spans = np.array([f.t[-1] for f in features(panel)])
+        spans = np.array([f.t[-1] for f in every])
         horizon = float(0.5 * np.median(spans)) or 1.0
     else:
         horizon = to_model_span(time_scale, params["horizon"], "horizon")
 
     rng = np.random.default_rng(params["random_state"])
-    train_panel = panel
-    if val_panel is None and params["val_size"] > 0 and panel.n_series >= 5:
+    train_idx, val_series = np.arange(panel.n_series), None
+    if val_panel is not None:
+        val_series = features(val_panel)
+    elif params["val_size"] > 0 and panel.n_series >= 5:
+        # Held-out series are picked by index: no copy of the panel is made.
         n_val = max(1, int(round(params["val_size"] * panel.n_series)))
         perm = rng.permutation(panel.n_series)
-        train_panel, val_panel = panel.subset(perm[n_val:]), panel.subset(perm[:n_val])
-    train_feats = [f for f in features(train_panel) if len(f.t) >= 2]
+        train_idx = np.sort(perm[n_val:])
+        val_series = [every[i] for i in np.sort(perm[:n_val])]
+    train_feats = [every[i] for i in train_idx if len(every[i].t) >= 2]
     if not train_feats:
         raise ValueError(
             "every training series has a single event; forecasting needs series with >= 2 "
@@ -111,18 +119,20 @@ def fit(params, df, static_df, val_df, id_col, time_col, target_cols, callbacks,
     n_queries = next_pow2(min(max_window_events(train_feats, horizon), layout.train_queries), 8)
     batch_size = params["batch_size"]
     val_batches = []
-    if val_panel is not None:
-        val_batches = _val_batches(
-            features(val_panel), horizon, context, max_len, batch_size, layout
-        )
+    if val_series is not None:
+        val_batches = _val_batches(val_series, horizon, context, max_len, batch_size, layout)
     checkpoint = None
     if checkpoint_dir is not None:
         fit_params = {k: v for k, v in params.items() if k != "verbose"}
-        checkpoint = Checkpoint(checkpoint_dir, fingerprint(fit_params, [train_panel, val_panel]))
+        fit_params["training series"] = train_idx.tolist()
+        checkpoint = Checkpoint(checkpoint_dir, fingerprint(fit_params, [panel, val_panel]))
+    # From here on the series live as float32 values in `every` / `val_series`: let the
+    # panels' float64 copies go (a fit's memory is then about half its frame's).
+    panel, val_panel = _without_values(panel), None
 
     rule = params["discretisation"]
     architecture = Architecture(
-        n_features=train_feats[0].x.shape[1],
+        n_features=n_features(len(panel.target_cols), len(panel.static_cols)),
         n_targets=len(panel.target_cols),
         hidden_size=params["hidden_size"],
         state_size=params["state_size"],
@@ -171,6 +181,13 @@ def fit(params, df, static_df, val_df, id_col, time_col, target_cols, callbacks,
         weights=target_weights(params["target_weights"], panel.target_cols),
         callbacks=callbacks,
         checkpoint=checkpoint,
+        warmup=training_shapes(
+            train_feats,
+            batch_size=batch_size,
+            max_len=max_len,
+            n_queries=n_queries,
+            layout=layout,
+        ),
     )
     scores = validation_scores(result.model, val_batches) if val_batches else {}
     calibration = residual_quantiles(result.model, val_batches)
@@ -266,6 +283,13 @@ def _report_scores(scores: dict, verbose: bool) -> None:
         )
 
 
+def _without_values(panel):
+    """The panel's names and kinds, without its (large) times and values."""
+    # Copies, not views: a view of zero rows would keep the whole buffer alive.
+    empty = {"times": panel.times[:0].copy(), "values": panel.values[:0].copy()}
+    return dataclasses.replace(panel, static=None, **empty)
+
+
 def _stop_error(result, validated: bool) -> BaseException | None:
     """The error to raise after a fit that did not end normally (the model is kept)."""
     kept = (
@@ -298,18 +322,29 @@ def _val_batches(feats, horizon, context, max_len, batch_size, layout):
         ys.append(f.y[q])
     if not series:
         return []
-    return [
-        b
-        for _, b in plan_batches(
+    rows = (np.asarray(series), np.asarray(cuts), np.concatenate(taus), np.concatenate(ys))
+    return ValidationBatches(
+        lambda: plan_batches(
             feats,
-            np.asarray(series),
-            np.asarray(cuts),
-            np.concatenate(taus),
-            np.concatenate(ys),
+            *rows,
             batch_size=batch_size,
             length=max_len,
             n_queries=PREDICT_QUERIES,
             context=context,
             layout=layout,
         )
-    ]
+    )
+
+
+class ValidationBatches:
+    """The validation batches, built anew on every pass (one batch in memory at a time):
+    with every event's features they would take several times the data's own size."""
+
+    def __init__(self, plan):
+        self.plan = plan
+
+    def __iter__(self):
+        return (batch for _, batch in self.plan())
+
+    def __bool__(self) -> bool:
+        return True

@@ -21,7 +21,7 @@ import equinox as eqx
 import jax
 import numpy as np
 
-from .._features import SeriesFeatures, n_features, series_features
+from .._features import Series, n_features
 from ..data import ConversionReport, Panel, Scaler, TimeScale, check_has_targets, read_panel
 from ..network import S5, SharedClock
 from . import _json
@@ -120,7 +120,7 @@ class FittedForecaster:
             )
         return panel
 
-    def features(self, panel: Panel) -> list[SeriesFeatures]:
+    def features(self, panel: Panel) -> list[Series]:
         """Every series' event features, in model units."""
         return panel_features(
             panel, self.time_scale, self.scaler, self.statics(panel), self.input_bounds
@@ -202,24 +202,38 @@ def panel_features(
     static: np.ndarray,
     bounds: np.ndarray | None,
 ):
-    """Per-series features of a panel with normalised statics (S, K) and input bounds."""
+    """Each series of a panel as times and scaled values (float32), with normalised
+    statics (S, K) and input bounds; their features are built per batch."""
     t = time_scale.elapsed(panel)
-    y = scaler.transform(panel.values)
+    y = scaled_values(panel.values, scaler)
+    static = np.asarray(static, np.float32)
     return [
-        series_features(t[a:b], y[a:b], static[i], bounds)
+        Series(t[a:b], y[a:b], static[i], bounds)
         for i, (a, b) in enumerate(zip(panel.indptr[:-1], panel.indptr[1:], strict=True))
     ]
 
 
-def input_bounds(scaled: np.ndarray, quantile: float = 0.002) -> np.ndarray:
-    """(2, C) input bounds from training values (N, C) in scaled units (NaN: unobserved);
-    unbounded for a variable never observed."""
-    lo, hi = np.full(scaled.shape[1], -np.inf), np.full(scaled.shape[1], np.inf)
-    seen = (~np.isnan(scaled)).any(0)
-    if seen.any():
-        q = np.nanquantile(scaled[:, seen], [quantile, 1 - quantile], axis=0)
-        pad = 0.1 * (q[1] - q[0])
-        lo[seen], hi[seen] = q[0] - pad, q[1] + pad
+def scaled_values(values: np.ndarray, scaler: Scaler, rows: int = 1 << 16) -> np.ndarray:
+    """(N, C) float32 standardised values, built a block of rows at a time so that no
+    float64 copy of the whole panel is ever held."""
+    out = np.empty(values.shape, np.float32)
+    for a in range(0, len(values), rows):
+        out[a : a + rows] = scaler.transform(values[a : a + rows])
+    return out
+
+
+def input_bounds(values: np.ndarray, scaler: Scaler, quantile: float = 0.002) -> np.ndarray:
+    """(2, C) input bounds, in scaled units, from training values (N, C) in data units
+    (NaN: unobserved); unbounded for a variable never observed. One column at a time (no
+    copy of the whole array)."""
+    lo, hi = np.full(values.shape[1], -np.inf), np.full(values.shape[1], np.inf)
+    for j in range(values.shape[1]):
+        col = values[:, j]
+        col = (col[~np.isnan(col)] - scaler.mean[j]) / scaler.std[j]
+        if len(col):
+            q = np.quantile(col, [quantile, 1 - quantile])
+            pad = 0.1 * (q[1] - q[0])
+            lo[j], hi[j] = q[0] - pad, q[1] + pad
     return np.stack([lo, hi])
 
 

@@ -112,8 +112,9 @@ def init_state(fitted, runtime, df, static_df, context) -> ForecastState:
         template=replace(
             panel,
             indptr=np.zeros(s + 1, np.int64),
-            times=panel.times[:0],
-            values=panel.values[:0],
+            # Copies: a view would keep the whole history's arrays alive in the state.
+            times=panel.times[:0].copy(),
+            values=panel.values[:0].copy(),
             static=None,
         ),
         fingerprint=fitted.fingerprint(),
@@ -166,7 +167,7 @@ def _advance(
 ):
     """`state` after the events of `panel`, whose series i is the state's series rows[i]."""
     t = fitted.time_scale.offsets(panel.times, np.repeat(state.first[rows], panel.lengths))
-    y = fitted.scaler.transform(panel.values)
+    y = fitted.scaler.transform(panel.values).astype(np.float32)  # as `panel_features`
     carried = (state.t, state.seen_at, state.locf, state.total, state.count)
     t_last, seen_at, locf, total, count = (a.copy() for a in carried)
     feats, before = [], []

@@ -8,37 +8,43 @@ import equinox as eqx
 import numpy as np
 
 from .._sharding import data_mesh, padded_size, replicate, shard_batch, to_host
+from ..ssm import unchecked_gaps
 from ._shared_clock import ForecastNet
 
 
 @eqx.filter_jit
 def forecast_batch(model: eqx.Module, batch):
     """Means and scales (B, Q, C) for a whole batch, in inference mode."""
-    return eqx.nn.inference_mode(model)(batch)
+    with unchecked_gaps():  # gaps come from sorted, validated times
+        return eqx.nn.inference_mode(model)(batch)
 
 
 @eqx.filter_jit
 def encode_batch(model: ForecastNet, x, dt, valid, states):
     """`ForecastNet.encode` from given states, in inference mode (streaming updates)."""
-    return eqx.nn.inference_mode(model).encode(x, dt, valid, states)
+    with unchecked_gaps():
+        return eqx.nn.inference_mode(model).encode(x, dt, valid, states)
 
 
 @eqx.filter_jit
 def decode_batch(model: ForecastNet, states, xq, tau, locf, level):
     """`ForecastNet.decode` in inference mode (forecasts from streamed states)."""
-    return eqx.nn.inference_mode(model).decode(states, xq, tau, locf, level)
+    with unchecked_gaps():
+        return eqx.nn.inference_mode(model).decode(states, xq, tau, locf, level)
 
 
 @eqx.filter_jit
 def encode_variables(model, batch, states):
     """`VariableClockNet.encode` from given states, in inference mode (streaming)."""
-    return eqx.nn.inference_mode(model).encode(batch, states)
+    with unchecked_gaps():
+        return eqx.nn.inference_mode(model).encode(batch, states)
 
 
 @eqx.filter_jit
 def decode_variables(model, states, batch):
     """`VariableClockNet.decode` in inference mode (forecasts from streamed states)."""
-    return eqx.nn.inference_mode(model).decode(states, batch)
+    with unchecked_gaps():
+        return eqx.nn.inference_mode(model).decode(states, batch)
 
 
 def forecast(

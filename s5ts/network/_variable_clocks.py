@@ -114,10 +114,11 @@ def assemble_variables(
     for i, (f, c, tau, y) in enumerate(zip(feats, cutoffs, taus, targets, strict=True)):
         if f is None:
             continue
-        v, slot, tok, gap = variable_tokens(f, 0, c + 1, length)
+        g = f.features(c + 1)  # built here, for the events the sample sees
+        v, slot, tok, gap = variable_tokens(g, 0, c + 1, length)
         out.obs[i, v, slot], out.dt[i, v, slot], out.valid[i, v, slot] = tok, gap, True
-        out.since[i], out.seen[i], out.t_cut[i] = f.since[c], f.seen[c], f.t[c]
-        out.static[i], out.locf[i], out.level[i] = f.static, f.locf[c], f.level[c]
+        out.since[i], out.seen[i], out.t_cut[i] = g.since[c], g.seen[c], g.t[c]
+        out.static[i], out.locf[i], out.level[i] = g.static, g.locf[c], g.level[c]
         q = len(tau)
         out.tau[i, :q] = tau
         if y is not None:
