@@ -158,6 +158,29 @@ def _plain(value):
     return type(value).__name__
 
 
+def _status_mb(key: str) -> float | None:
+    """A `/proc/self/status` figure in MB (Linux; None elsewhere)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def _reset_peak() -> float | None:
+    """Reset the process's peak RSS to its current RSS (Linux), and return that RSS: the
+    fit's own peak is then read after it, without the data loading before it."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        return None
+    return _status_mb("VmRSS")
+
+
 def coverage(pred: pd.DataFrame, truth: np.ndarray, variables) -> dict[str, float]:
     """Share of the observed test targets inside each central interval, pooled over every
     target (the share of all (time, variable) targets, not a per-variable mean)."""
@@ -263,9 +286,11 @@ def main(argv=None) -> None:
             val_size=0.0,
             **hyper,
         )
+        before_mb = _reset_peak()
         t0 = time.perf_counter()
         model.fit(train_df, static_df=static, val_df=None if args.no_val else val_df)
         train_s = time.perf_counter() - t0
+        fit_peak_mb = _status_mb("VmHWM")
         t0 = time.perf_counter()
         pred = model.predict(hist, queries, static_df=static, level=LEVELS)
         predict_s = time.perf_counter() - t0
@@ -284,6 +309,8 @@ def main(argv=None) -> None:
             "stopped": model.history_["stopped"],
             "val_nll": model.history_["val_loss"],
             "coverage": cov,
+            "fit_rss_before_mb": before_mb,
+            "fit_peak_rss_mb": fit_peak_mb,
             "per_variable": s["per_variable"],
         }
         runs.append(run)
@@ -301,6 +328,12 @@ def main(argv=None) -> None:
     secs = [r["train_seconds"] for r in runs]
     print(f"S5Forecaster  MSE {fmt(mse, 1e3)} e-3  MAE {fmt(mae, 1e2)} e-2  (seeds {args.seeds})")
     print(f"train seconds {[round(x) for x in secs]}, peak RSS {peak_mb:.0f} MB")
+    fits = [(r["fit_rss_before_mb"], r["fit_peak_rss_mb"]) for r in runs if r["fit_peak_rss_mb"]]
+    if fits:
+        print(
+            "fit: RSS before "
+            + ", ".join(f"{b:.0f} MB, peak {p:.0f} MB (+{p - b:.0f})" for b, p in fits)
+        )
     covs = {lv: float(np.mean([r["coverage"][lv] for r in runs])) for lv in map(str, LEVELS)}
     print("interval coverage on the test targets: " + ", ".join(
         f"{lv} %: {100 * c:.1f} %" for lv, c in covs.items()))  # fmt: skip
