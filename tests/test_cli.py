@@ -342,3 +342,17 @@ def test_fit_help_shows_every_option_with_its_default(capsys):
     assert code == 0
     for text in ("--checkpoint-dir", "--overwrite", "--hidden-size", "(default: "):
         assert text in out
+
+
+def test_fit_nan_loss_saves_the_best_model_and_says_so(files, capsys):
+    # A huge learning rate blows the weights up within a few steps: a clean error in flag
+    # words, exit 2, and the best weights before it saved (as Ctrl-C does).
+    out = files / "m_nan"
+    argv = ["fit", files / "train.csv", out, "--static", files / "static.parquet", "-q"]
+    argv += [*TINY.split(), "--eval-every", 1, "--horizon", 8, "--learning-rate", 1e30]
+    code, _, err = _run(capsys, *argv)
+    assert code == 2 and err.startswith("s5ts: error: the training loss became NaN/inf")
+    assert "--learning-rate" in err and f"to {out}" in err
+    from s5ts import S5Forecaster
+
+    assert S5Forecaster.load(out).history_["stopped"] == "non_finite"

@@ -222,6 +222,10 @@ def _fit(args) -> int:
         if not model.__sklearn_is_fitted__():  # interrupted before training began
             raise
         return _save_interrupted(model, args)
+    except FloatingPointError as err:
+        if not model.__sklearn_is_fitted__():
+            raise
+        return _save_diverged(model, args, err)
     if _is_primary():
         model.save(args.model_dir)
     hist = model.history_
@@ -247,6 +251,19 @@ def _save_interrupted(model, args) -> int:
         file=sys.stderr,
     )
     return 130
+
+
+def _save_diverged(model, args, err: FloatingPointError) -> int:
+    # A NaN/inf loss: fit kept the best weights before it; save them and say so, in flags.
+    if _is_primary():
+        model.save(args.model_dir)
+    print(
+        f"s5ts: error: the training loss became NaN/inf; saved the best model before it "
+        f"(step {model.history_['best_step']}) to {args.model_dir}. Try a smaller "
+        "--learning-rate, or check the data for extreme values.",
+        file=sys.stderr,
+    )
+    return 2
 
 
 def _predict(args) -> int:
