@@ -78,12 +78,19 @@ def assemble(
         m, q = c + 1 - s, len(tau)
         g = f.features(c + 1)  # built here, for the events the sample sees
         out.x[i, :m], out.dt[i, :m], out.valid[i, :m] = g.x[s : c + 1], g.dt[s : c + 1], True
-        out.xq[i, :q], out.tau[i, :q], out.locf[i] = g.query(c, tau), tau, g.locf[c]
-        out.level[i] = g.level[c]
-        if y is not None:
-            obs = ~np.isnan(y)
-            out.y[i, :q], out.mask[i, :q] = np.where(obs, y, 0.0), obs
+        out.xq[i, :q], out.locf[i], out.level[i] = g.query(c, tau), g.locf[c], g.level[c]
+        fill_queries(out, i, tau, y)
     return out
+
+
+def fill_queries(out, i: int, tau: np.ndarray, y: np.ndarray | None) -> None:
+    """Write sample `i`'s query times `tau` (Q_i,) and targets `y` (Q_i, C) (scaled, NaN
+    where not observed; None at prediction) into the batch `out`, in place."""
+    q = len(tau)
+    out.tau[i, :q] = tau
+    if y is not None:
+        obs = ~np.isnan(y)
+        out.y[i, :q], out.mask[i, :q] = np.where(obs, y, 0.0), obs
 
 
 def history_events(f: SeriesFeatures, c: int, context: float | None, max_len: int) -> int:

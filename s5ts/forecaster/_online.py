@@ -23,7 +23,6 @@ from .._batches import next_pow2
 from .._features import FIRST_GAP, Carry, SeriesFeatures, continue_features
 from ..data import Panel, fmt_ids, make_frame
 from ..network import (
-    TOKEN_FEATURES,
     VariableBatch,
     VariableClocks,
     decode_batch,
@@ -278,7 +277,7 @@ def _encode_variables(fitted, states, feats: list[SeriesFeatures], before, batch
         b = min(next_pow2(len(group)), batch_size)
         most = max(int(np.bincount(tokens[i][0], minlength=n_t).max(initial=0)) for i in group)
         k = next_pow2(max(most, 1))
-        batch = _empty_variable_batch(b, n_t, k, len(feats[group[0]].static))
+        batch = VariableBatch.empty(b, n_t, k, len(feats[group[0]].static), 1)
         for j, i in enumerate(group):
             v, slot, tok, gap = tokens[i]
             batch.obs[j, v, slot], batch.dt[j, v, slot], batch.valid[j, v, slot] = tok, gap, True
@@ -301,7 +300,7 @@ def _forecast_variables(fitted, state: ForecastState, series, tau):
         at = np.arange(start, min(start + QUERY_BATCH, len(series)))
         b = next_pow2(len(at))
         rows = series[at]
-        batch = _empty_variable_batch(b, n_t, 1, state.static.shape[1])._replace(
+        batch = VariableBatch.empty(b, n_t, 1, state.static.shape[1], 1)._replace(
             since=_pad_rows(since[rows].astype(np.float32), b),
             seen=_pad_rows(seen[rows], b),
             t_cut=_pad_rows(state.t[rows].astype(np.float32), b),
@@ -314,23 +313,6 @@ def _forecast_variables(fitted, state: ForecastState, series, tau):
         m, s = decode_variables(fitted.model, states, batch)
         mean[at], scale[at] = np.asarray(m)[: len(at), 0], np.asarray(s)[: len(at), 0]
     return mean, scale
-
-
-def _empty_variable_batch(b: int, n_t: int, k: int, n_s: int) -> VariableBatch:
-    return VariableBatch(
-        obs=np.zeros((b, n_t, k, TOKEN_FEATURES), np.float32),
-        dt=np.zeros((b, n_t, k), np.float32),
-        valid=np.zeros((b, n_t, k), bool),
-        since=np.zeros((b, n_t), np.float32),
-        seen=np.zeros((b, n_t), bool),
-        t_cut=np.zeros(b, np.float32),
-        static=np.zeros((b, n_s), np.float32),
-        tau=np.zeros((b, 1), np.float32),
-        locf=np.zeros((b, n_t), np.float32),
-        level=np.zeros((b, n_t), np.float32),
-        y=np.zeros((b, 1, n_t), np.float32),
-        mask=np.zeros((b, 1, n_t), bool),
-    )
 
 
 def _at_last_event(state: ForecastState, i: int) -> SeriesFeatures:

@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._array_types import Array, Complex, Float
-from .._batches import Layout
+from .._batches import Layout, fill_queries
 from .._features import FIRST_GAP, SeriesFeatures
 from ..ssm import AbstractSSMLayer, SSMStack
 from ._blend import N_BASELINES, blend_parts, prior_logits
@@ -49,6 +49,24 @@ class VariableBatch(NamedTuple):
     level: np.ndarray  # (B, C) running mean at the cutoff (scaled; 0 = never seen)
     y: np.ndarray  # (B, Q, C) scaled truth, 0 where not observed
     mask: np.ndarray  # (B, Q, C) bool
+
+    @classmethod
+    def empty(cls, b: int, n_t: int, k: int, n_s: int, n_queries: int) -> "VariableBatch":
+        """All padding: B samples, C targets, K tokens per variable, S statics, Q queries."""
+        return cls(
+            obs=np.zeros((b, n_t, k, TOKEN_FEATURES), np.float32),
+            dt=np.zeros((b, n_t, k), np.float32),
+            valid=np.zeros((b, n_t, k), bool),
+            since=np.zeros((b, n_t), np.float32),
+            seen=np.zeros((b, n_t), bool),
+            t_cut=np.zeros(b, np.float32),
+            static=np.zeros((b, n_s), np.float32),
+            tau=np.zeros((b, n_queries), np.float32),
+            locf=np.zeros((b, n_t), np.float32),
+            level=np.zeros((b, n_t), np.float32),
+            y=np.zeros((b, n_queries, n_t), np.float32),
+            mask=np.zeros((b, n_queries, n_t), bool),
+        )
 
 
 def variable_tokens(
@@ -94,23 +112,8 @@ def assemble_variables(
     `length` observations up to its cutoff (`context` is not used: each variable keeps
     its latest observations whatever their age)."""
     del context
-    b = len(feats)
     f0 = next(f for f in feats if f is not None)
-    n_t, n_s = f0.y.shape[1], len(f0.static)
-    out = VariableBatch(
-        obs=np.zeros((b, n_t, length, TOKEN_FEATURES), np.float32),
-        dt=np.zeros((b, n_t, length), np.float32),
-        valid=np.zeros((b, n_t, length), bool),
-        since=np.zeros((b, n_t), np.float32),
-        seen=np.zeros((b, n_t), bool),
-        t_cut=np.zeros(b, np.float32),
-        static=np.zeros((b, n_s), np.float32),
-        tau=np.zeros((b, n_queries), np.float32),
-        locf=np.zeros((b, n_t), np.float32),
-        level=np.zeros((b, n_t), np.float32),
-        y=np.zeros((b, n_queries, n_t), np.float32),
-        mask=np.zeros((b, n_queries, n_t), bool),
-    )
+    out = VariableBatch.empty(len(feats), f0.y.shape[1], length, len(f0.static), n_queries)
     for i, (f, c, tau, y) in enumerate(zip(feats, cutoffs, taus, targets, strict=True)):
         if f is None:
             continue
@@ -119,11 +122,7 @@ def assemble_variables(
         out.obs[i, v, slot], out.dt[i, v, slot], out.valid[i, v, slot] = tok, gap, True
         out.since[i], out.seen[i], out.t_cut[i] = g.since[c], g.seen[c], g.t[c]
         out.static[i], out.locf[i], out.level[i] = g.static, g.locf[c], g.level[c]
-        q = len(tau)
-        out.tau[i, :q] = tau
-        if y is not None:
-            obs = ~np.isnan(y)
-            out.y[i, :q], out.mask[i, :q] = np.where(obs, y, 0.0), obs
+        fill_queries(out, i, tau, y)
     return out
 
 
