@@ -32,9 +32,9 @@ from ._atomic_io import (
 
 
 FORMAT = "s5ts.checkpoint"
-FORMAT_VERSION = 2  # 2: SHA-256 digests
+FORMAT_VERSION = 3  # 2: SHA-256 digests; 3: the weights' moving average
 _META = "state.json"
-_ARRAYS = ("model", "opt_state", "best")  # LoopState fields, each in <name>.eqx
+_ARRAYS = ("model", "opt_state", "average", "best")  # LoopState fields, each in <name>.eqx
 _WHAT = "an s5ts training checkpoint"
 
 

@@ -51,6 +51,20 @@ def train_step(model, opt_state, batch: Batch, key: jax.Array, optimizer, loss, 
     return eqx.apply_updates(model, updates), opt_state, value
 
 
+@eqx.filter_jit
+def moving_average(average, model, decay: Float[Array, ""]):
+    """`average` moved towards `model` by `1 - decay` (the weights; the rest unchanged)."""
+    avg, rest = eqx.partition(average, eqx.is_inexact_array)
+    new = eqx.filter(model, eqx.is_inexact_array)
+    return eqx.combine(jax.tree.map(lambda a, w: a + (1 - decay) * (w - a), avg, new), rest)
+
+
+def average_decay(ema_decay: float, step: int) -> float:
+    """The decay at `step` (1, 2, ...): ramped up as `(1 + step) / (10 + step)`, so that
+    the average forgets the first weights quickly and then settles at `ema_decay`."""
+    return min(ema_decay, (1 + step) / (10 + step))
+
+
 def validation_scores(model: ForecastNet, batches: list[Batch]) -> dict[str, float]:
     """MSE of the model and of the simple forecasts on held-out batches, per variable then
     averaged over the variables (scaled units): `model`, `locf` (last observed value),
@@ -147,6 +161,7 @@ class LoopState:
     key: jax.Array
     rng_state: dict  # the numpy sampler's bit generator state
     best: Any
+    average: Any  # the weights' moving average: what is validated and kept
     step: int = 0
     best_loss: float = np.inf
     best_step: int = 0
@@ -186,24 +201,26 @@ def train(
     callbacks: Sequence[Callable[[StepInfo], Any]] = (),
     checkpoint=None,
     warmup: Sequence[Batch] = (),
+    ema_decay: float = 0.0,
 ) -> TrainResult:
     """Train for up to `max_steps`; validate every `eval_every` steps, stop after `patience`
     evaluations without improvement and return the best weights (the last ones without
     validation data). `sample()` draws from `rng`, whose state is part of the loop state.
     `loss` is minimised, `val_metric` (default: `loss`) selects the weights; `weights`
-    (C,) are per-target weights for both.
+    (C,) are per-target weights for both. With `ema_decay > 0` an exponential moving
+    average of the weights (`average_decay`) is what is validated and returned; with 0,
+    the weights themselves.
 
     `warmup` batches (one of every shape `sample()` can draw) are compiled before the
     first step. A non-finite loss, Ctrl-C or a callback returning True stop early with the
-    best so
-    far. `checkpoint` (a `Checkpoint`) resumes from its saved state if it has one, saves
+    best so far. `checkpoint` (a `Checkpoint`) resumes from its saved state if it has one, saves
     every `eval_every` steps and saves again when the loop ends, however it ends.
     """
     objective = GaussianNLL() if loss is None else loss
     val_metric = objective if val_metric is None else val_metric
     traced_weights = None if weights is None else jax.numpy.asarray(weights, np.float32)
     params = eqx.filter(model, eqx.is_inexact_array)
-    state = LoopState(model, optimizer.init(params), key, rng.bit_generator.state, model)
+    state = LoopState(model, optimizer.init(params), key, rng.bit_generator.state, model, model)
     if checkpoint is not None:
         state = checkpoint.restore(state)
         rng.bit_generator.state = state.rng_state
@@ -214,6 +231,7 @@ def train(
         model=replicate(state.model, mesh),
         opt_state=replicate(state.opt_state, mesh),
         best=replicate(state.best, mesh),
+        average=replicate(state.average, mesh),
     )
     val_batches = _Sharded(val_batches, mesh)
     if val_batches and state.step == 0 and not state.val_loss:
@@ -252,13 +270,17 @@ def train(
                 stopped = "non_finite"
                 break
             step = state.step + 1
+            average = model
+            if ema_decay > 0:
+                decay = np.float32(average_decay(ema_decay, step))
+                average = moving_average(state.average, model, decay)
             val = None
             if val_batches and (step % eval_every == 0 or step == max_steps):
-                val = evaluate(model, val_batches, val_metric, weights)
+                val = evaluate(average, val_batches, val_metric, weights)
                 if not np.isfinite(val):
                     stopped = "non_finite"
                     break
-            state = _commit(state, model, opt_state, key, rng, step, loss, val)
+            state = _commit(state, model, opt_state, average, key, rng, step, loss, val)
             if val is not None and state.best_step != step and state.bad >= patience:
                 stopped = "early_stopping"
             if checkpoint is not None and step % eval_every == 0:
@@ -280,7 +302,7 @@ def train(
         checkpoint.save(dataclasses.replace(state, stopped=stopped if final else None))
     best, best_step = state.best, state.best_step
     if not val_batches:
-        best, best_step = state.model, state.step
+        best, best_step = state.average, state.step
     return TrainResult(
         best, best_step, stopped, state.train_loss[: state.step], _upto(state), state.step
     )
@@ -299,21 +321,23 @@ class _Sharded:
         return bool(self.batches)
 
 
-def _commit(state: LoopState, model, opt_state, key, rng, step, loss, val) -> LoopState:
-    """The state after a completed step, built aside and swapped in by one assignment."""
+def _commit(state: LoopState, model, opt_state, average, key, rng, step, loss, val) -> LoopState:
+    """The state after a completed step, built aside and swapped in by one assignment;
+    `average` is the weights' moving average after it (validated as `val`)."""
     state.train_loss.append(loss)  # lists are trimmed to `step` if the swap never happens
     best = dict(best=state.best, best_loss=state.best_loss, best_step=state.best_step)
     bad = state.bad
     if val is not None:
         state.val_loss.append((step, val))
         if val < state.best_loss:
-            best, bad = dict(best=model, best_loss=val, best_step=step), 0
+            best, bad = dict(best=average, best_loss=val, best_step=step), 0
         else:
             bad += 1
     return dataclasses.replace(
         state,
         model=model,
         opt_state=opt_state,
+        average=average,
         key=key,
         rng_state=rng.bit_generator.state,
         step=step,

@@ -28,6 +28,7 @@ def check_hyperparameters(params: dict) -> None:
     _check_real(params["dropout"], "dropout", 0, 1)
     _check_real(params["val_size"], "val_size", 0, 1)
     _check_real(params["weight_decay"], "weight_decay", 0, np.inf)
+    _check_real(params["ema_decay"], "ema_decay", 0, 1)
     _check_real(params["learning_rate"], "learning_rate", 0, np.inf)
     if not params["learning_rate"] > 0:
         raise ValueError(f"learning_rate must be positive, got {params['learning_rate']!r}")

@@ -62,6 +62,10 @@ class S5Forecaster:
       to each other at the query time).
     - `learning_rate`: peak learning rate (warm-up, then cosine decay).
     - `weight_decay`: AdamW weight decay (not on the SSM spectrum and input matrix).
+    - `ema_decay`: decay of the exponential moving average of the weights, which is
+      what validation scores and `fit` keeps (steadier than the last step's weights on
+      small or noisy data); ramped up as `(1 + step) / (10 + step)` until it reaches
+      this value. `0` keeps the raw weights.
     - `batch_size`: series per training step.
     - `max_steps`: most training steps.
     - `val_size`: fraction of series held out for early stopping when no `val_df` is given.
@@ -98,6 +102,7 @@ class S5Forecaster:
         network: AbstractNetwork = SharedClock(),
         learning_rate: float = 3e-3,
         weight_decay: float = 1e-2,
+        ema_decay: float = 0.99,
         batch_size: int = 32,
         max_steps: int = 1000,
         val_size: float = 0.2,
@@ -122,6 +127,7 @@ class S5Forecaster:
         self.network = network
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
+        self.ema_decay = ema_decay
         self.batch_size = batch_size
         self.max_steps = max_steps
         self.val_size = val_size

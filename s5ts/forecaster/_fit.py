@@ -188,6 +188,7 @@ def fit(params, df, static_df, val_df, id_col, time_col, target_cols, callbacks,
             n_queries=n_queries,
             layout=layout,
         ),
+        ema_decay=params["ema_decay"],
     )
     scores = validation_scores(result.model, val_batches) if val_batches else {}
     calibration = residual_quantiles(result.model, val_batches)
