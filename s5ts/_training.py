@@ -255,6 +255,8 @@ def train(
                 objective,
                 traced_weights,
             )
+        if ema_decay > 0:
+            moving_average(state.average, state.model, np.float32(ema_decay))
     bar = tqdm(
         total=max_steps, initial=state.step, disable=not verbose, desc="s5ts fit", leave=False
     )

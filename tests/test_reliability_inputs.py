@@ -268,6 +268,8 @@ CASES = [
     ("hp-float-layers", _hp(n_layers=1.5), ValueError, "n_layers"),
     ("hp-dropout-str", _hp(dropout="0.1"), TypeError, "dropout"),
     ("hp-dropout-one", _hp(dropout=1.0), ValueError, "dropout"),
+    ("hp-ema-decay-one", _hp(ema_decay=1.0), ValueError, "ema_decay"),
+    ("hp-ema-decay-str", _hp(ema_decay="high"), TypeError, "ema_decay"),
     ("hp-lr-nan", _hp(learning_rate=float("nan")), ValueError, "learning_rate"),
     ("hp-state-not-multiple", _hp(state_size=6, blocks=2), ValueError, "state_size"),
     ("hp-seed-str", _hp(random_state="3"), TypeError, "random_state"),

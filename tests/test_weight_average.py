@@ -9,7 +9,6 @@ from _tiny import TINY
 
 import s5ts
 from s5ts._batches import sample_batch
-from s5ts._losses import SquaredError
 from s5ts._optimizer import make_optimizer
 from s5ts._training import evaluate, train, train_step
 from s5ts.datasets import synthetic_vitals
@@ -50,7 +49,7 @@ def _steps(model, draw, optimizer, key):
     for _ in range(STEPS):
         key, sub = jax.random.split(key)
         model, opt_state, _ = train_step(
-            model, opt_state, draw(rng), sub, optimizer, SquaredError(), None
+            model, opt_state, draw(rng), sub, optimizer, s5ts.SquaredError(), None
         )
         out.append(_weights(model))
     return out
@@ -82,7 +81,7 @@ def _run(model, draw, ema_decay, val_batches=(), eval_every=100):
         patience=100,
         key=jax.random.key(0),
         verbose=False,
-        loss=SquaredError(),
+        loss=s5ts.SquaredError(),
         ema_decay=ema_decay,
     )
     return result, _steps(model, draw, optimizer, jax.random.key(0))
@@ -95,11 +94,13 @@ def _assert_close(got, want):
 
 def test_without_validation_fit_keeps_the_moving_average_of_the_steps(setup):
     model, draw = setup
-    result, steps = _run(model, draw, ema_decay=0.5)
-    want = _reference(model, steps, 0.5)[STEPS]
+    result, steps = _run(model, draw, ema_decay=0.3)
+    want = _reference(model, steps, 0.3)[STEPS]
     _assert_close(result.model, want)
-    # ... which is not the last step's weights.
-    assert not all(np.allclose(a, b) for a, b in zip(want, steps[-1], strict=True))
+    # ... which is neither the last step's weights nor the uncapped ramp's average.
+    for other in (steps[-1], _reference(model, steps, 1.0)[STEPS]):
+        with pytest.raises(AssertionError):
+            _assert_close(result.model, other)
 
 
 def test_zero_decay_keeps_the_last_steps_weights(setup):
@@ -110,20 +111,38 @@ def test_zero_decay_keeps_the_last_steps_weights(setup):
 
 def test_validation_scores_and_keeps_the_average(setup):
     model, draw = setup
-    val = [draw(np.random.default_rng(11))]
-    result, steps = _run(model, draw, ema_decay=0.8, val_batches=val, eval_every=1)
-    scores = _reference(model, steps, 0.8)
+    val = [draw(np.random.default_rng(7))]  # the first training batch: its loss falls
+    result, steps = _run(model, draw, ema_decay=0.3, val_batches=val, eval_every=1)
+    scores = _reference(model, steps, 0.3)
+    assert result.best_step > 0
+    assert result.best_step == min(result.val_loss, key=lambda sv: sv[1])[0]
     _assert_close(result.model, scores[result.best_step])
     # The recorded validation losses are the averages' scores.
     assert [s for s, _ in result.val_loss] == list(range(STEPS + 1))
     for step, loss in result.val_loss:
-        want = evaluate(_with_weights(model, scores[step]), val, SquaredError())
+        want = evaluate(_with_weights(model, scores[step]), val, s5ts.SquaredError())
         assert loss == pytest.approx(want, rel=1e-5)
 
 
-def test_ema_decay_is_checked():
-    df, static_df = synthetic_vitals(6, seed=2, hours=24.0)
-    with pytest.raises(ValueError, match="ema_decay"):
-        s5ts.S5Forecaster(**TINY, ema_decay=1.0).fit(df, static_df)
-    with pytest.raises(TypeError, match="ema_decay"):
-        s5ts.S5Forecaster(**TINY, ema_decay="high").fit(df, static_df)
+def test_fit_keeps_the_average_of_its_steps(setup):
+    # Through the public API: without validation the fitted weights are the moving
+    # average, which moves away from the raw weights as the decay grows.
+    df, static_df = synthetic_vitals(12, seed=2, hours=24.0)
+    fits = {
+        d: s5ts.S5Forecaster(**TINY, val_size=0.0, ema_decay=d, learning_rate=0.03).fit(
+            df, static_df
+        )
+        for d in (0.0, 0.3)
+    }
+    raw, averaged = (_weights(fits[d].fitted_.model) for d in (0.0, 0.3))
+    assert fits[0.0].history_["train_loss"] == fits[0.3].history_["train_loss"]
+    assert max(np.abs(a - b).max() for a, b in zip(raw, averaged, strict=True)) > 1e-4
+
+
+def test_estimators_pickled_before_ema_decay_existed_trained_without_it():
+    state = s5ts.S5Forecaster(**TINY).__getstate__()
+    del state["hyperparameters"]["ema_decay"]
+    old = s5ts.S5Forecaster.__new__(s5ts.S5Forecaster)
+    old.__setstate__(state)
+    assert old.get_params()["ema_decay"] == 0.0
+    assert old.get_params()["hidden_size"] == TINY["hidden_size"]

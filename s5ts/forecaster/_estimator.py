@@ -22,7 +22,7 @@ from ._fit import fit
 from ._fitted import FittedForecaster, Runtime
 from ._json import decode_option, encode_option
 from ._online import ForecastState, init_state, predict_from_state, update
-from ._persistence import from_payload, load, save, to_payload
+from ._persistence import UNNAMED_IN_OLDER_FILES, from_payload, load, save, to_payload
 from ._predict import predict
 
 
@@ -64,8 +64,9 @@ class S5Forecaster:
     - `weight_decay`: AdamW weight decay (not on the SSM spectrum and input matrix).
     - `ema_decay`: decay of the exponential moving average of the weights, which is
       what validation scores and `fit` keeps (steadier than the last step's weights on
-      small or noisy data); ramped up as `(1 + step) / (10 + step)` until it reaches
-      this value. `0` keeps the raw weights.
+      small or noisy data). The decay at a step is the smaller of this value and
+      `(1 + step) / (10 + step)`, so early on the average spans about the last ninth of
+      the steps (0.99 is reached at step 890). `0` keeps the raw weights.
     - `batch_size`: series per training step.
     - `max_steps`: most training steps.
     - `val_size`: fraction of series held out for early stopping when no `val_df` is given.
@@ -203,7 +204,7 @@ class S5Forecaster:
 
     def __setstate__(self, state: dict) -> None:
         params = {k: decode_option(v) for k, v in state["hyperparameters"].items()}
-        self.__dict__.update(params)
+        self.__dict__.update(self._defaults() | UNNAMED_IN_OLDER_FILES | params)
         if state.get("fitted") is not None:
             _, fitted = from_payload(state["fitted"], self._defaults())
             self.fitted_ = fitted.replace(history=fitted.history | state.get("history", {}))

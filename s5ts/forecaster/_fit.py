@@ -218,7 +218,7 @@ def fit(params, df, static_df, val_df, id_col, time_col, target_cols, callbacks,
         validation_scores=scores,
         residual_quantiles=calibration,
     )
-    return fitted, _stop_error(result, bool(val_batches))
+    return fitted, _stop_error(result, bool(val_batches), params["ema_decay"] > 0)
 
 
 def blend_prior(feats, horizon, context, max_len, n_queries, seed: int, layout) -> np.ndarray:
@@ -291,10 +291,11 @@ def _without_values(panel):
     return dataclasses.replace(panel, static=None, **empty)
 
 
-def _stop_error(result, validated: bool) -> BaseException | None:
+def _stop_error(result, validated: bool, averaged: bool) -> BaseException | None:
     """The error to raise after a fit that did not end normally (the model is kept)."""
     kept = (
-        f"the weights of step {result.best_step}"
+        ("the weights' moving average" if averaged else "the weights")
+        + f" of step {result.best_step}"
         + (" (the initial weights)" if result.best_step == 0 else "")
         + (" (best validation loss so far)" if validated else " (the last finite step)")
     )

@@ -39,6 +39,9 @@ FORMAT = "s5ts.S5Forecaster"
 FORMAT_VERSION = 3  # 3: SHA-256 digests of the weights and of the config
 CONFIG, WEIGHTS = "config.json", "model.eqx"
 _WHAT = "a saved S5Forecaster"
+# Hyperparameters added after files of this format were first written, with the value
+# that models saved before them were trained with (not today's default).
+UNNAMED_IN_OLDER_FILES = {"ema_decay": 0.0}
 
 
 def _as_path(path) -> Path:
@@ -110,7 +113,7 @@ def _from_config(config: dict, weights: bytes, path: Path, defaults: dict):
         unknown = sorted(set(saved) - set(defaults))
         if unknown:
             raise ValueError(f"unknown hyperparameter(s) {unknown}")
-        params = defaults | saved
+        params = defaults | UNNAMED_IN_OLDER_FILES | saved
         check_hyperparameters(params)
         fitted = FittedForecaster.from_config(dict(config["fitted"]))
         _check_consistent(fitted, len(weights))
