@@ -9,9 +9,15 @@ the peak above that baseline per MB of the input frame (`DataFrame.memory_usage`
 the growth of that peak per MB of frame between the sizes (fixed costs, such as JAX
 compiling the network, cancel out).
 
+With `--chunk-size N` each child writes its stays to a Parquet file (sorted by id),
+drops the frame and fits from the file N stays at a time
+(`fit(path, chunk_size=N)`), for enough steps to draw from every chunk: its peak should
+not grow with the file.
+
 Usage, from the repository root::
 
     .venv/bin/python benchmarks/fit_memory.py --stays 3000 12000
+    .venv/bin/python benchmarks/fit_memory.py --stays 3000 12000 --chunk-size 500
 """
 
 import argparse
@@ -22,13 +28,20 @@ from pathlib import Path
 
 
 _CHILD = """
-import json, sys
+import gc, json, os, sys, tempfile
 sys.path.insert(0, {here!r})
 from throughput import physionet_like
 import s5ts
-stays, network = int(sys.argv[1]), sys.argv[2]
+stays, network, chunk = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 df = physionet_like(stays, events=75)
 frame_mb = df.memory_usage(deep=True).sum() / 2**20
+data, file_mb = df, 0.0
+if chunk:  # from a Parquet file, `chunk` stays at a time: the frame is not kept
+    path = os.path.join(tempfile.mkdtemp(), "train.parquet")
+    df.sort_values(["unique_id", "ds"]).to_parquet(path, row_group_size=20_000)
+    data, file_mb = path, os.path.getsize(path) / 2**20
+    del df
+    gc.collect()
 def status_mb(key):
     for line in open("/proc/self/status"):
         if line.startswith(key + ":"):
@@ -38,9 +51,13 @@ with open("/proc/self/clear_refs", "w") as f:
     f.write("5")
 before = status_mb("VmRSS")
 net = s5ts.VariableClocks() if network == "variable-clocks" else s5ts.SharedClock()
-s5ts.S5Forecaster(max_steps=5, eval_every=5, horizon=24.0, network=net, verbose=False).fit(df)
+# Chunked: enough steps to draw from every chunk (one chunk's worth of batches each).
+steps = 5 if not chunk else -(-stays // chunk) * -(-chunk // 32)
+est = s5ts.S5Forecaster(max_steps=steps, eval_every=steps, horizon=24.0, network=net, verbose=False)
+est.fit(data, chunk_size=chunk or None)
 peak = status_mb("VmHWM")
-print(json.dumps(dict(stays=stays, frame_mb=frame_mb, before_mb=before, peak_mb=peak)))
+out = dict(stays=stays, frame_mb=frame_mb, file_mb=file_mb, before_mb=before, peak_mb=peak)
+print(json.dumps(out | dict(steps=steps)))
 """
 
 
@@ -48,13 +65,19 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--stays", type=int, nargs="+", default=[3000, 12000])
     p.add_argument("--network", choices=["shared-clock", "variable-clocks"], default="shared-clock")
+    p.add_argument(
+        "--chunk-size",
+        type=int,
+        default=0,
+        help="fit from a Parquet file this many stays at a time (0: the frame, in memory)",
+    )
     args = p.parse_args(argv)
     child = _CHILD.format(here=str(Path(__file__).resolve().parent))
-    print("stays    frame MB   RSS before fit MB   peak MB   peak above / frame")
+    print("stays    frame MB   file MB   RSS before fit MB   peak MB   peak above / frame")
     rows = []
     for n in args.stays:
         out = subprocess.run(
-            [sys.executable, "-c", child, str(n), args.network],
+            [sys.executable, "-c", child, str(n), args.network, str(args.chunk_size)],
             check=True,
             capture_output=True,
             text=True,
@@ -63,7 +86,8 @@ def main(argv=None) -> None:
         above = r["peak_mb"] - r["before_mb"]
         rows.append((r["frame_mb"], above))
         print(
-            f"{n:>6} {r['frame_mb']:10.1f} {r['before_mb']:19.0f} {r['peak_mb']:9.0f} "
+            f"{n:>6} {r['frame_mb']:10.1f} {r['file_mb']:9.1f} {r['before_mb']:19.0f} "
+            f"{r['peak_mb']:9.0f} "
             f"{above / r['frame_mb']:12.2f} MB per MB"
         )
     if len(rows) >= 2:

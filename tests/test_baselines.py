@@ -79,8 +79,10 @@ def test_warns_when_the_model_does_not_beat_the_baselines():
             rows.append((f"s{i}", t, level))
     df = pd.DataFrame(rows, columns=["unique_id", "ds", "HR"])
     model = s5ts.S5Forecaster(**(TINY | {"horizon": HORIZON, "max_steps": 2, "eval_every": 1}))
-    with pytest.warns(s5ts.BaselineWarning, match="not below that of forecasting"):
+    match = r"on the 2 validation series .* not below that of forecasting .*noisy"
+    with pytest.warns(s5ts.BaselineWarning, match=match) as record:
         model.fit(df)
+    assert record[0].filename == __file__  # points at the caller's fit
     scores = model.validation_scores_
     assert scores["locf"] == pytest.approx(0.0, abs=1e-12) and scores["model"] > 0
 

@@ -225,11 +225,33 @@ def test_csv_bad_number_names_file_column_and_line(files, model_dir, capsys):
     fit = ["fit", path, files / "m_bad", "--static", files / "static.parquet", "-q"]
     predict = ["predict", model_dir, path, "--h", 2, "--static", files / "static.parquet"]
     predict += ["-o", files / "y.csv", "-q"]
-    for argv in (fit, predict, [*predict, "--chunk-size", 4]):
+    for argv in (fit, [*fit, "--chunk-size", 4], predict, [*predict, "--chunk-size", 4]):
         code, _, err = _run(capsys, *argv)
         assert code == 2 and err.startswith("s5ts: error: ") and want in err, err
         assert len(err.strip().splitlines()) == 1
     assert not (files / "y.csv").exists() and not (files / "m_bad").exists()
+
+
+def test_fit_chunk_by_chunk_from_parquet(files, capsys):
+    train = files / "train.parquet"
+    pl.read_csv(files / "train.csv").sort("unique_id", "ds").write_parquet(train)
+    code, _, err = _run(
+        capsys, "fit", train, files / "m_chunked", "--static", files / "static.parquet",
+        "--horizon", 8, "--chunk-size", 3, *TINY.split(),
+    )  # fmt: skip
+    assert code == 0, err
+    assert "fitted on 10 series" in err
+    code, _, err = _run(
+        capsys, "predict", files / "m_chunked", files / "hist.parquet", "--h", 2,
+        "--static", files / "static.parquet", "-o", files / "chunked.parquet", "-q",
+    )  # fmt: skip
+    assert code == 0, err
+    assert pl.read_parquet(files / "chunked.parquet").height == 20
+    code, _, err = _run(
+        capsys, "fit", train, files / "m_chunked2", "--chunk-size", 3,
+        "--checkpoint-dir", files / "ckpt_chunked", "-q",
+    )  # fmt: skip
+    assert code == 2 and "--chunk-size" in err and "--checkpoint-dir" in err
 
 
 def test_not_a_parquet_file(files, capsys):

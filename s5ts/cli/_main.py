@@ -99,6 +99,14 @@ def _fit_parser(sub) -> None:
         "from it (with --overwrite once the model directory holds the interrupted model)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace a model already in model_dir")
+    p.add_argument(
+        "--chunk-size",
+        type=_positive_int,
+        metavar="N",
+        help="read the training file N series at a time, for files larger than memory "
+        "(a pass for the scalings, then training one chunk at a time; Parquet sorted by id "
+        "reads fastest; not with --checkpoint-dir)",
+    )
     h = p.add_argument_group("model and training (the arguments of s5ts.S5Forecaster)")
     add_hyperparameters(h)
     _common(p)
@@ -198,7 +206,15 @@ def _fit(args) -> int:
     keys = (args.id_col, args.time_col)
     # without --target-cols every other column is a target, and must hold numbers
     numbers = {"numeric": args.target_cols, "hint": None if args.target_cols else _NOT_TARGETS}
-    df = _tables.read(args.data, "training file", keys=keys, **numbers)
+    table = None
+    if args.chunk_size is not None:
+        if args.checkpoint_dir is not None:
+            raise ValueError("--chunk-size cannot be combined with --checkpoint-dir")
+        table = _tables.Table(args.data, "training file", keys=keys, **numbers)
+        table.require(keys, "the training file")
+        df = table.lf
+    else:
+        df = _tables.read(args.data, "training file", keys=keys, **numbers)
     static_df = None
     if args.static is not None:
         static_df = _tables.read(
@@ -217,7 +233,13 @@ def _fit(args) -> int:
             time_col=args.time_col,
             target_cols=args.target_cols,
             checkpoint_dir=args.checkpoint_dir,
+            chunk_size=args.chunk_size,
         )
+    except pl.exceptions.InvalidOperationError:
+        bad = None if table is None else table.first_bad_number()
+        if bad is None:
+            raise
+        raise ValueError(bad) from None
     except KeyboardInterrupt:
         if not model.__sklearn_is_fitted__():  # interrupted before training began
             raise
@@ -231,7 +253,7 @@ def _fit(args) -> int:
     hist = model.history_
     _say(
         args,
-        f"fitted on {df[args.id_col].n_unique()} series ({len(df)} rows), "
+        f"fitted on {model.report_.n_series} series ({model.report_.n_input_rows} rows), "
         f"{len(hist['train_loss'])} steps, best step {hist['best_step']} ({hist['stopped']}); "
         f"saved to {args.model_dir}",
     )

@@ -78,12 +78,12 @@ class Table:
         try:
             return (self.lf if query is None else query).collect(**kwargs)
         except pl.exceptions.InvalidOperationError:
-            bad = self._first_bad_number()
+            bad = self.first_bad_number()
             if bad is None:
                 raise
             raise ValueError(bad) from None
 
-    def _first_bad_number(self) -> str | None:
+    def first_bad_number(self) -> str | None:
         # Only on failure: one more streaming pass over the raw text to find the culprit.
         raw = pl.scan_csv(self.path, infer_schema=False, row_index_name=_ROW)
         firsts = raw.select(

@@ -51,12 +51,31 @@ class Scaler:
                 mean[j] = col.mean()
                 std[j] = np.sqrt(np.mean((col - mean[j]) ** 2))
                 magnitude[j] = np.abs(col).max()
-        constant = (count == 0) | (std <= _CONSTANT * magnitude) | (std == 0)
-        self.mean = np.where(count > 0, mean, 0.0)
-        self.std = np.where(constant, 1.0, std)
-        if isinstance(data, Panel):
-            self.target_cols = data.target_cols
+        names = data.target_cols if isinstance(data, Panel) else self.target_cols
+        fitted = Scaler.from_moments(count, mean, std, magnitude, names)
+        self.mean, self.std, self.target_cols = fitted.mean, fitted.std, fitted.target_cols
         return self
+
+    @classmethod
+    def from_moments(cls, count, mean, std, magnitude, target_cols=()) -> "Scaler":
+        """A scaler from per-variable moments of the observed values (e.g. merged over
+        chunks of data), with `fit`'s rules for constant and unobserved variables.
+
+        **Arguments:**
+
+        - `count`, `mean`, `std`, `magnitude`: `(C,)` number of observed values, their
+          mean, population standard deviation and largest absolute value.
+        - `target_cols`: the variables' names (default `()`).
+
+        **Returns:**
+
+        The fitted scaler.
+        """
+        count, mean, std, magnitude = (
+            np.asarray(a, np.float64) for a in (count, mean, std, magnitude)
+        )
+        constant = (count == 0) | (std <= _CONSTANT * magnitude) | (std == 0)
+        return cls(np.where(count > 0, mean, 0.0), np.where(constant, 1.0, std), target_cols)
 
     def transform(self, values: np.ndarray) -> np.ndarray:
         """Standardise; NaN stays NaN.

@@ -62,8 +62,12 @@ def check_hyperparameters(params: dict) -> None:
 
 def check_fit_panel(panel) -> None:
     """What fit cannot learn from: targets that are never observed."""
-    observed = ~np.isnan(panel.values)
-    never = [c for c, n in zip(panel.target_cols, observed.sum(0), strict=True) if n == 0]
+    check_observed(panel.target_cols, (~np.isnan(panel.values)).sum(0))
+
+
+def check_observed(target_cols, counts) -> None:
+    """ValueError naming the targets with no observed value (`counts` (C,))."""
+    never = [c for c, n in zip(target_cols, counts, strict=True) if n == 0]
     if never:
         raise ValueError(
             f"target column(s) {never} have no observed value in df; drop them from "

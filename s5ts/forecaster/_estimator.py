@@ -248,6 +248,7 @@ class S5Forecaster:
         target_cols=None,
         callbacks=None,
         checkpoint_dir=None,
+        chunk_size: int | None = None,
     ) -> "S5Forecaster":
         """Fit on a long frame (`id_col`, `time_col`, one column per target, NaN = unobserved).
 
@@ -272,6 +273,15 @@ class S5Forecaster:
           hyperparameters and data) training resumes from it and ends with the same
           weights as an uninterrupted run; a finished checkpoint just restores the result.
           A checkpoint of a different fit raises ValueError.
+        - `chunk_size`: for training data larger than memory: read `df` (a polars
+          `LazyFrame` such as `pl.scan_parquet(path)`, or the path of a Parquet file or
+          folder) this many series at a time. A first pass fits the scalings over every
+          series; training then draws batches from one chunk at a time, the chunks in a
+          new random order each round. Memory is bounded by two chunks and the
+          validation series (`val_size` of the series held out by id, at most
+          `chunk_size` of them; or `val_df`). Needs the default
+          `SharedClock` network; not combined with `checkpoint_dir`. `None` (default):
+          the data are read into memory.
 
         **Returns:**
 
@@ -295,6 +305,7 @@ class S5Forecaster:
             target_cols,
             callbacks,
             checkpoint_dir,
+            chunk_size,
         )
         self.fitted_ = fitted
         if error is not None:

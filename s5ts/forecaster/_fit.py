@@ -5,7 +5,6 @@ training ends early (non-finite loss, Ctrl-C), so the forecaster stays usable wi
 best weights so far; the error is returned beside it for the estimator to raise.
 """
 
-import dataclasses
 import sys
 import warnings
 
@@ -30,6 +29,7 @@ from ..network import N_BASELINES
 from ..ssm import ZOH
 from ._checks import check_callbacks, check_fit_panel, check_hyperparameters, target_weights
 from ._errors import BaselineWarning
+from ._fit_chunked import read_chunked
 from ._fitted import (
     Architecture,
     FittedForecaster,
@@ -38,42 +38,46 @@ from ._fitted import (
     to_model_span,
 )
 from ._predict import PREDICT_QUERIES
+from ._training_data import TrainingData, read_val_panel, warn_excluded, without_values
 
 
-def fit(params, df, static_df, val_df, id_col, time_col, target_cols, callbacks, checkpoint_dir):
+def fit(
+    params,
+    df,
+    static_df,
+    val_df,
+    id_col,
+    time_col,
+    target_cols,
+    callbacks,
+    checkpoint_dir,
+    chunk_size=None,
+):
     """`(FittedForecaster, error or None)` for hyperparameters `params` (`get_params()`)."""
     check_hyperparameters(params)
     callbacks = check_callbacks(callbacks)
+    names = dict(id_col=id_col, time_col=time_col, target_cols=target_cols)
+    if chunk_size is None:
+        data = _read(params, df, static_df, val_df, names, checkpoint_dir is not None)
+    else:
+        if checkpoint_dir is not None:
+            raise ValueError(
+                "checkpoint_dir cannot be combined with chunk_size: a chunked fit does "
+                "not resume; pass one or the other"
+            )
+        data = read_chunked(params, df, static_df, val_df, names, chunk_size)
+    return _fit(params, data, id_col, time_col, callbacks, checkpoint_dir)
+
+
+def _read(params, df, static_df, val_df, names, fingerprint_it: bool) -> TrainingData:
+    """Read every series into memory (the default)."""
     duplicates = params["duplicates"]
-    panel, report = read_panel(
-        df,
-        static_df,
-        id_col=id_col,
-        time_col=time_col,
-        target_cols=target_cols,
-        duplicates=duplicates,
-    )
+    panel, report = read_panel(df, static_df, duplicates=duplicates, **names)
     check_fit_panel(panel)
-    if report.excluded():
-        warnings.warn(
-            "fit: reading df left out " + "; ".join(report.excluded()) + " (see report_)",
-            stacklevel=3,
-        )
+    warn_excluded(report)
     val_panel = None
     if val_df is not None:
-        val_panel, _ = read_panel(
-            val_df,
-            static_df,
-            id_col=id_col,
-            time_col=time_col,
-            target_cols=panel.target_cols,
-            duplicates=duplicates,
-        )
-        if not val_panel.time_kind.same_as(panel.time_kind):
-            raise TypeError(
-                f"val_df has {val_panel.time_kind.describe()} times but df has "
-                f"{panel.time_kind.describe()} times; convert {time_col!r} to match"
-            )
+        val_panel = read_val_panel(val_df, static_df, panel, duplicates, names)
     time_scale = TimeScale().fit(panel)
     scaler = Scaler().fit(panel)
     static = panel.static if panel.static is not None else np.zeros((panel.n_series, 0))
@@ -87,15 +91,6 @@ def fit(params, df, static_df, val_df, id_col, time_col, target_cols, callbacks,
         return panel_features(p, time_scale, scaler, (s - static_mean) / static_std, bounds)
 
     every = features(panel)  # times and float32 values per series: features come per batch
-    context = None
-    if params["context"] is not None:
-        context = to_model_span(time_scale, params["context"], "context")
-    if params["horizon"] is None:
-        spans = np.array([f.t[-1] for f in every])
-        horizon = float(0.5 * np.median(spans)) or 1.0
-    else:
-        horizon = to_model_span(time_scale, params["horizon"], "horizon")
-
     rng = np.random.default_rng(params["random_state"])
     train_idx, val_series = np.arange(panel.n_series), None
     if val_panel is not None:
@@ -107,28 +102,59 @@ def fit(params, df, static_df, val_df, id_col, time_col, target_cols, callbacks,
         train_idx = np.sort(perm[n_val:])
         val_series = [every[i] for i in np.sort(perm[:n_val])]
     train_feats = [every[i] for i in train_idx if len(every[i].t) >= 2]
+    fit_id = None
+    if fingerprint_it:
+        fit_params = {k: v for k, v in params.items() if k != "verbose"}
+        fit_params["training series"] = train_idx.tolist()
+        fit_id = fingerprint(fit_params, [panel, val_panel])
+    return TrainingData(
+        # From here on the series live as float32 values in `every` / `val_series`: let
+        # the panels' float64 copies go (a fit's memory is then about half its frame's).
+        panel=without_values(panel),
+        report=report,
+        time_scale=time_scale,
+        scaler=scaler,
+        static_mean=static_mean,
+        static_std=static_std,
+        bounds=bounds,
+        train_feats=train_feats,
+        shaped=train_feats,
+        spans=np.array([f.t[-1] for f in every]),
+        val_series=val_series,
+        rng=rng,
+        fit_id=fit_id,
+    )
+
+
+def _fit(params, data: TrainingData, id_col, time_col, callbacks, checkpoint_dir):
+    """Train on `data` and gather the fitted state."""
+    panel, time_scale, train_feats = data.panel, data.time_scale, data.train_feats
+    val_series, rng = data.val_series, data.rng
     if not train_feats:
         raise ValueError(
             "every training series has a single event; forecasting needs series with >= 2 "
             "events (distinct times)"
         )
+    context = None
+    if params["context"] is not None:
+        context = to_model_span(time_scale, params["context"], "context")
+    if params["horizon"] is None:
+        horizon = float(0.5 * np.median(data.spans)) or 1.0
+    else:
+        horizon = to_model_span(time_scale, params["horizon"], "horizon")
     network = params["network"]
     layout = network.layout
-    sizes = [layout.size(f, len(f.t) - 1, None, len(f.t)) for f in train_feats]
+    sizes = [layout.size(f, len(f.t) - 1, None, len(f.t)) for f in data.shaped]
     max_len = network.max_len(np.asarray(sizes))
-    n_queries = next_pow2(min(max_window_events(train_feats, horizon), layout.train_queries), 8)
+    windows = max_window_events(data.shaped, horizon)
+    n_queries = next_pow2(min(windows, layout.train_queries), 8)
     batch_size = params["batch_size"]
     val_batches = []
     if val_series is not None:
         val_batches = _val_batches(val_series, horizon, context, max_len, batch_size, layout)
     checkpoint = None
     if checkpoint_dir is not None:
-        fit_params = {k: v for k, v in params.items() if k != "verbose"}
-        fit_params["training series"] = train_idx.tolist()
-        checkpoint = Checkpoint(checkpoint_dir, fingerprint(fit_params, [panel, val_panel]))
-    # From here on the series live as float32 values in `every` / `val_series`: let the
-    # panels' float64 copies go (a fit's memory is then about half its frame's).
-    panel, val_panel = _without_values(panel), None
+        checkpoint = Checkpoint(checkpoint_dir, data.fit_id)
 
     rule = params["discretisation"]
     architecture = Architecture(
@@ -153,17 +179,21 @@ def fit(params, df, static_df, val_df, id_col, time_col, target_cols, callbacks,
         model, params["learning_rate"], params["max_steps"], weight_decay=params["weight_decay"]
     )
 
-    def sample():
-        return sample_batch(
-            train_feats,
-            rng,
-            batch_size=batch_size,
-            horizon=horizon,
-            context=context,
-            max_len=max_len,
-            n_queries=n_queries,
-            layout=layout,
-        )
+    options = dict(
+        batch_size=batch_size,
+        horizon=horizon,
+        context=context,
+        max_len=max_len,
+        n_queries=n_queries,
+        layout=layout,
+    )
+    if data.sampler is None:
+
+        def sample():
+            return sample_batch(train_feats, rng, **options)
+
+    else:
+        sample = data.sampler(rng, **options)
 
     result = train(
         model,
@@ -192,20 +222,20 @@ def fit(params, df, static_df, val_df, id_col, time_col, target_cols, callbacks,
     )
     scores = validation_scores(result.model, val_batches) if val_batches else {}
     calibration = residual_quantiles(result.model, val_batches)
-    _report_scores(scores, params["verbose"])
+    _report_scores(scores, params["verbose"], len(val_series or []))
     fitted = FittedForecaster(
         id_col=id_col,
         time_col=time_col,
         target_cols=panel.target_cols,
         static_cols=panel.static_cols,
         time_scale=time_scale,
-        scaler=scaler,
-        static_mean=static_mean,
-        static_std=static_std,
+        scaler=data.scaler,
+        static_mean=data.static_mean,
+        static_std=data.static_std,
         context=context,
         horizon=horizon,
         max_len=max_len,
-        input_bounds=bounds,
+        input_bounds=data.bounds,
         architecture=architecture,
         model=result.model,
         history={
@@ -214,7 +244,7 @@ def fit(params, df, static_df, val_df, id_col, time_col, target_cols, callbacks,
             "best_step": result.best_step,
             "stopped": result.stopped,
         },
-        report=report,
+        report=data.report,
         validation_scores=scores,
         residual_quantiles=calibration,
     )
@@ -259,7 +289,7 @@ _SIMPLEX = np.array(
 assert _SIMPLEX.shape[1] == N_BASELINES
 
 
-def _report_scores(scores: dict, verbose: bool) -> None:
+def _report_scores(scores: dict, verbose: bool, n_val: int) -> None:
     """Say how the model compares with the simple forecasts on the validation series, and
     warn when it does not beat the best of them."""
     if not scores:
@@ -275,20 +305,15 @@ def _report_scores(scores: dict, verbose: bool) -> None:
     if scores["model"] >= scores[best]:
         name = {"locf": "the last observed value", "series_mean": "each series' own mean"}
         warnings.warn(
-            f"fit: on the validation series the model's MSE ({scores['model']:.4g}, scaled "
-            f"units) is not below that of forecasting {name[best]} ({scores[best]:.4g}); "
-            "it is no better than that baseline here. More series, a longer max_steps or "
-            "a smaller model may help; validation_scores_ has the figures.",
+            f"fit: on the {n_val} validation series the model's MSE ({scores['model']:.4g}, "
+            f"scaled units) is not below that of forecasting {name[best]} "
+            f"({scores[best]:.4g}); it is no better than that baseline here"
+            + (" (with so few validation series the comparison is noisy)" if n_val < 30 else "")
+            + ". More series, a longer max_steps or a smaller model may help; "
+            "validation_scores_ has the figures.",
             BaselineWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
-
-
-def _without_values(panel):
-    """The panel's names and kinds, without its (large) times and values."""
-    # Copies, not views: a view of zero rows would keep the whole buffer alive.
-    empty = {"times": panel.times[:0].copy(), "values": panel.values[:0].copy()}
-    return dataclasses.replace(panel, static=None, **empty)
 
 
 def _stop_error(result, validated: bool, averaged: bool) -> BaseException | None:

@@ -226,15 +226,21 @@ def input_bounds(values: np.ndarray, scaler: Scaler, quantile: float = 0.002) ->
     """(2, C) input bounds, in scaled units, from training values (N, C) in data units
     (NaN: unobserved); unbounded for a variable never observed. One column at a time (no
     copy of the whole array)."""
-    lo, hi = np.full(values.shape[1], -np.inf), np.full(values.shape[1], np.inf)
+    q = np.full((2, values.shape[1]), np.nan)
     for j in range(values.shape[1]):
         col = values[:, j]
         col = (col[~np.isnan(col)] - scaler.mean[j]) / scaler.std[j]
         if len(col):
-            q = np.quantile(col, [quantile, 1 - quantile])
-            pad = 0.1 * (q[1] - q[0])
-            lo[j], hi[j] = q[0] - pad, q[1] + pad
-    return np.stack([lo, hi])
+            q[:, j] = np.quantile(col, [quantile, 1 - quantile])
+    return padded_bounds(q)
+
+
+def padded_bounds(q: np.ndarray) -> np.ndarray:
+    """(2, C) input bounds from the (2, C) low and high quantiles of the scaled training
+    values (NaN: never observed, unbounded): the range widened by 10 % each side."""
+    pad = 0.1 * (q[1] - q[0])
+    seen = ~np.isnan(q[0])
+    return np.stack([np.where(seen, q[0] - pad, -np.inf), np.where(seen, q[1] + pad, np.inf)])
 
 
 def to_model_span(time_scale: TimeScale, x, what: str) -> float:

@@ -1,0 +1,97 @@
+"""`fit(..., chunk_size=n)`: training data read `n` series at a time from a polars
+LazyFrame or a Parquet path. The scalings must be those of an in-memory fit; training
+must visit every chunk."""
+
+import numpy as np
+import polars as pl
+import pytest
+from _tiny import TINY
+
+import s5ts
+from s5ts.datasets import synthetic_vitals
+from s5ts.forecaster._fit_chunked import _ChunkSampler
+
+
+@pytest.fixture(scope="module")
+def data():
+    df, static = synthetic_vitals(40, seed=1, hours=24.0)
+    return pl.from_pandas(df), pl.from_pandas(static)
+
+
+@pytest.fixture(scope="module")
+def in_memory(data):
+    df, static = data
+    return s5ts.S5Forecaster(**TINY).fit(df, static)
+
+
+@pytest.mark.parametrize("chunk_size", [9, 40])
+def test_chunked_fit_fits_the_scalings_of_an_in_memory_fit(data, in_memory, chunk_size):
+    df, static = data
+    est = s5ts.S5Forecaster(**TINY).fit(df.lazy(), static, chunk_size=chunk_size)
+    a, b = in_memory.fitted_, est.fitted_
+    for name in ("mean", "std"):
+        np.testing.assert_allclose(getattr(b.scaler, name), getattr(a.scaler, name), rtol=1e-12)
+    np.testing.assert_allclose(b.static_mean, a.static_mean, rtol=1e-12)
+    np.testing.assert_allclose(b.static_std, a.static_std, rtol=1e-12)
+    np.testing.assert_allclose(b.input_bounds, a.input_bounds, rtol=1e-12)
+    assert (est.horizon_, est.max_len_) == (in_memory.horizon_, in_memory.max_len_)
+    if chunk_size >= 40:  # the time unit is the first chunk's median gap
+        assert b.time_scale.unit == a.time_scale.unit
+    for field in ("n_input_rows", "n_series", "n_events", "n_observations"):
+        assert getattr(est.report_, field) == getattr(in_memory.report_, field)
+    # The same series are held out: the baselines score the same on them.
+    for name in ("locf", "series_mean", "train_mean"):
+        assert est.validation_scores_[name] == pytest.approx(
+            in_memory.validation_scores_[name], rel=1e-6
+        )
+    forecast = est.predict(df, h=2, static_df=static)
+    assert forecast.height == 2 * df["unique_id"].n_unique()
+    assert np.isfinite(forecast.drop("unique_id", "ds").to_numpy()).all()
+
+
+def test_parquet_path_and_lazyframe_fit_alike(tmp_path, data):
+    df, static = data
+    path = tmp_path / "train.parquet"
+    df.sort("unique_id", "ds").write_parquet(path, row_group_size=200)
+    a = s5ts.S5Forecaster(**TINY).fit(path, static, chunk_size=9)
+    b = s5ts.S5Forecaster(**TINY).fit(pl.scan_parquet(path), static, chunk_size=9)
+    query = df.filter(pl.col("ds") < 12)
+    pa, pb = (m.predict(query, h=3, static_df=static) for m in (a, b))
+    np.testing.assert_array_equal(pa.drop("unique_id").to_numpy(), pb.drop("unique_id").to_numpy())
+
+
+def test_training_draws_a_chunk_at_a_time_and_visits_every_chunk():
+    chunks = [np.arange(k, k + 10) for k in range(0, 50, 10)]
+    loaded = []
+
+    def load(ids):
+        loaded.append(int(ids[0]) // 10)
+        return [np.asarray(ids)] * len(ids)  # stands in for the chunk's series
+
+    sampler = _ChunkSampler(chunks, load, np.random.default_rng(0), batch_size=4, options={})
+    draws = [sampler.source() for _ in range(2 * 5 * 3)]  # two rounds, 3 batches a chunk
+    assert sorted(loaded[:5]) == list(range(5)) and sorted(loaded[5:]) == list(range(5))
+    assert loaded[:5] != loaded[5:]  # a new order each round
+    for k in range(10):  # each chunk serves ceil(10 / 4) = 3 consecutive batches
+        assert len({int(d[0][0]) for d in draws[3 * k : 3 * k + 3]}) == 1
+
+
+@pytest.mark.parametrize(
+    "kwargs, fit_kwargs, error, match",
+    [
+        ({}, {"chunk_size": 0}, ValueError, "chunk_size"),
+        ({}, {"chunk_size": 5, "checkpoint_dir": "ckpt"}, ValueError, "checkpoint_dir"),
+        ({"network": s5ts.VariableClocks()}, {"chunk_size": 5}, ValueError, "SharedClock"),
+        ({}, {"chunk_size": 5, "id_col": "stay"}, ValueError, "stay"),
+    ],
+)
+def test_chunked_fit_errors(data, kwargs, fit_kwargs, error, match):
+    df, static = data
+    with pytest.raises(error, match=match):
+        s5ts.S5Forecaster(**TINY, **kwargs).fit(df.lazy(), static, **fit_kwargs)
+
+
+def test_chunked_fit_names_the_frames_it_reads(data):
+    df, static = data
+    with pytest.raises(TypeError, match="LazyFrame"):
+        s5ts.S5Forecaster(**TINY).fit(df.to_pandas(), static, chunk_size=5)
