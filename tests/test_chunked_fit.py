@@ -9,7 +9,12 @@ from _tiny import TINY
 
 import s5ts
 from s5ts.datasets import synthetic_vitals
+from s5ts.forecaster import _fit_chunked
 from s5ts.forecaster._fit_chunked import _ChunkSampler
+
+
+# horizon=None: the horizon comes from every series' span, which the chunks must agree on
+FREE = TINY | {"horizon": None}
 
 
 @pytest.fixture(scope="module")
@@ -21,13 +26,13 @@ def data():
 @pytest.fixture(scope="module")
 def in_memory(data):
     df, static = data
-    return s5ts.S5Forecaster(**TINY).fit(df, static)
+    return s5ts.S5Forecaster(**FREE).fit(df, static)
 
 
 @pytest.mark.parametrize("chunk_size", [9, 40])
 def test_chunked_fit_fits_the_scalings_of_an_in_memory_fit(data, in_memory, chunk_size):
     df, static = data
-    est = s5ts.S5Forecaster(**TINY).fit(df.lazy(), static, chunk_size=chunk_size)
+    est = s5ts.S5Forecaster(**FREE).fit(df.lazy(), static, chunk_size=chunk_size)
     a, b = in_memory.fitted_, est.fitted_
     for name in ("mean", "std"):
         np.testing.assert_allclose(getattr(b.scaler, name), getattr(a.scaler, name), rtol=1e-12)
@@ -35,8 +40,7 @@ def test_chunked_fit_fits_the_scalings_of_an_in_memory_fit(data, in_memory, chun
     np.testing.assert_allclose(b.static_std, a.static_std, rtol=1e-12)
     np.testing.assert_allclose(b.input_bounds, a.input_bounds, rtol=1e-12)
     assert (est.horizon_, est.max_len_) == (in_memory.horizon_, in_memory.max_len_)
-    if chunk_size >= 40:  # the time unit is the first chunk's median gap
-        assert b.time_scale.unit == a.time_scale.unit
+    assert b.time_scale.unit == a.time_scale.unit  # every gap's lower median
     for field in ("n_input_rows", "n_series", "n_events", "n_observations"):
         assert getattr(est.report_, field) == getattr(in_memory.report_, field)
     # The same series are held out: the baselines score the same on them.
@@ -60,19 +64,54 @@ def test_parquet_path_and_lazyframe_fit_alike(tmp_path, data):
     np.testing.assert_array_equal(pa.drop("unique_id").to_numpy(), pb.drop("unique_id").to_numpy())
 
 
+@pytest.fixture
+def reads(monkeypatch):
+    """The series of every chunk a chunked fit reads, in order."""
+    calls = []
+
+    def spy(frame, static_df, **kwargs):
+        calls.append(set(frame["unique_id"].unique().to_list()))
+        return read_panel(frame, static_df, **kwargs)
+
+    read_panel = _fit_chunked.read_panel
+    monkeypatch.setattr(_fit_chunked, "read_panel", spy)
+    return calls
+
+
+def test_a_fit_reads_every_series_then_trains_on_every_chunk(data, reads):
+    df, static = data
+    ids = set(df["unique_id"].unique().to_list())
+    s5ts.S5Forecaster(**TINY).fit(df.lazy(), static, chunk_size=5)
+    passes, val = reads[:8], reads[8]  # 40 series: 8 chunks of 5, then the held-out ones
+    assert set().union(*passes) == ids and sum(map(len, passes)) == 40
+    assert len(val) == 5  # val_size=0.2 would be 8: at most one chunk is held out
+    training = reads[9:]
+    assert set().union(*training) == ids - val  # every training series, in chunks of 5
+    assert all(len(chunk) <= 5 for chunk in training)
+
+
+def test_a_first_chunk_of_single_event_series_is_skipped(data):
+    df, static = data
+    first = sorted(df["unique_id"].unique().to_list())[:6]
+    single = df.filter(pl.col("unique_id").is_in(first)).group_by("unique_id").first()
+    df = pl.concat([single.select(df.columns), df.filter(~pl.col("unique_id").is_in(first))])
+    est = s5ts.S5Forecaster(**TINY, val_size=0.0).fit(df.lazy(), static, chunk_size=6)
+    assert est.history_["stopped"] == "max_steps"
+
+
 def test_training_draws_a_chunk_at_a_time_and_visits_every_chunk():
-    chunks = [np.arange(k, k + 10) for k in range(0, 50, 10)]
+    chunks = [np.arange(k, k + 12) for k in range(0, 60, 12)]
     loaded = []
 
     def load(ids):
-        loaded.append(int(ids[0]) // 10)
+        loaded.append(int(ids[0]) // 12)
         return [np.asarray(ids)] * len(ids)  # stands in for the chunk's series
 
     sampler = _ChunkSampler(chunks, load, np.random.default_rng(0), batch_size=4, options={})
     draws = [sampler.source() for _ in range(2 * 5 * 3)]  # two rounds, 3 batches a chunk
     assert sorted(loaded[:5]) == list(range(5)) and sorted(loaded[5:]) == list(range(5))
     assert loaded[:5] != loaded[5:]  # a new order each round
-    for k in range(10):  # each chunk serves ceil(10 / 4) = 3 consecutive batches
+    for k in range(10):  # each chunk serves 12 / 4 = 3 consecutive batches
         assert len({int(d[0][0]) for d in draws[3 * k : 3 * k + 3]}) == 1
 
 

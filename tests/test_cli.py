@@ -252,6 +252,11 @@ def test_fit_chunk_by_chunk_from_parquet(files, capsys):
         "--checkpoint-dir", files / "ckpt_chunked", "-q",
     )  # fmt: skip
     assert code == 2 and "--chunk-size" in err and "--checkpoint-dir" in err
+    code, _, err = _run(
+        capsys, "fit", train, files / "m_chunked3", "--chunk-size", 3,
+        "--network", "variable-clocks", "-q",
+    )  # fmt: skip
+    assert code == 2 and "--network shared-clock" in err and "s5ts." not in err, err
 
 
 def test_not_a_parquet_file(files, capsys):

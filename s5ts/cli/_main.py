@@ -194,6 +194,7 @@ _NOT_TARGETS = "or name the targets with --target-cols"
 
 def _fit(args) -> int:
     from ..forecaster import S5Forecaster
+    from ..network import SharedClock
     from . import _paths, _tables
 
     params = hyperparameters_from(args)
@@ -210,6 +211,11 @@ def _fit(args) -> int:
     if args.chunk_size is not None:
         if args.checkpoint_dir is not None:
             raise ValueError("--chunk-size cannot be combined with --checkpoint-dir")
+        if not isinstance(params.get("network", SharedClock()), SharedClock):
+            raise ValueError(
+                "--chunk-size needs --network shared-clock (the default): "
+                "--network variable-clocks fits in memory only"
+            )
         table = _tables.Table(args.data, "training file", keys=keys, **numbers)
         table.require(keys, "the training file")
         df = table.lf
@@ -352,7 +358,7 @@ def _first_line(err: BaseException) -> str:
 
 # The Python API's words for what the command line calls by a flag or a file.
 _FILES = {"static_df": "--static", "val_df": "--val", "query_df": "--query"}
-_ARGS = ("id_col", "time_col", "target_cols", "checkpoint_dir")
+_ARGS = ("id_col", "time_col", "target_cols", "checkpoint_dir", "chunk_size")
 _PYTHON_WORDS = re.compile(
     r"'[^']*'|\"[^\"]*\""  # quoted text (column names, values, paths): left alone
     r"|\b(?:(pass )(static_df|val_df|query_df)\b|(\w+)=(?=([^\s/,;.)]?))"

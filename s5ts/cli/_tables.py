@@ -85,6 +85,8 @@ class Table:
 
     def first_bad_number(self) -> str | None:
         # Only on failure: one more streaming pass over the raw text to find the culprit.
+        if not self.numeric:  # Parquet: its columns keep their types
+            return None
         raw = pl.scan_csv(self.path, infer_schema=False, row_index_name=_ROW)
         firsts = raw.select(
             pl.struct(pl.col(_ROW), pl.col(c).alias("value"))

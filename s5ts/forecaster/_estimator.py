@@ -277,9 +277,9 @@ class S5Forecaster:
           `LazyFrame` such as `pl.scan_parquet(path)`, or the path of a Parquet file or
           folder) this many series at a time. A first pass fits the scalings over every
           series; training then draws batches from one chunk at a time, the chunks in a
-          new random order each round. Memory is bounded by two chunks and the
+          new random order each round. Memory holds two chunks at most, the
           validation series (`val_size` of the series held out by id, at most
-          `chunk_size` of them; or `val_df`). Needs the default
+          `chunk_size` of them; or `val_df`) and one number per training event. Needs the default
           `SharedClock` network; not combined with `checkpoint_dir`. `None` (default):
           the data are read into memory.
 

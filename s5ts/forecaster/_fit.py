@@ -187,6 +187,9 @@ def _fit(params, data: TrainingData, id_col, time_col, callbacks, checkpoint_dir
         n_queries=n_queries,
         layout=layout,
     )
+    warmup = training_shapes(
+        train_feats, batch_size=batch_size, max_len=max_len, n_queries=n_queries, layout=layout
+    )
     if data.sampler is None:
 
         def sample():
@@ -194,6 +197,7 @@ def _fit(params, data: TrainingData, id_col, time_col, callbacks, checkpoint_dir
 
     else:
         sample = data.sampler(rng, **options)
+        data.train_feats = train_feats = None  # a chunk: the sampler reads its own
 
     result = train(
         model,
@@ -211,13 +215,7 @@ def _fit(params, data: TrainingData, id_col, time_col, callbacks, checkpoint_dir
         weights=target_weights(params["target_weights"], panel.target_cols),
         callbacks=callbacks,
         checkpoint=checkpoint,
-        warmup=training_shapes(
-            train_feats,
-            batch_size=batch_size,
-            max_len=max_len,
-            n_queries=n_queries,
-            layout=layout,
-        ),
+        warmup=warmup,
         ema_decay=params["ema_decay"],
     )
     scores = validation_scores(result.model, val_batches) if val_batches else {}

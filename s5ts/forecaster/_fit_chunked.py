@@ -1,19 +1,19 @@
 """`fit(..., chunk_size=n)`: training data larger than memory, read `n` series at a time
 from a polars `LazyFrame` (a Parquet file or folder through `pl.scan_parquet`, ...).
 
-No more than two chunks of series are ever in memory (the first, which sizes the
-compiled shapes and the baselines' prior, and the current one), plus the validation
-series:
+At most two chunks of series are in memory at once (the first that has a series to
+train on, which gives the baselines' prior and the warm-up shapes, and the current one),
+plus the validation series and one number per training event:
 
 - One pass over every chunk fits what needs all the data: the scaler (each variable's
-  count, mean and second moment merged chunk by chunk: exact), the statics'
-  normalisation (likewise), the input bounds (quantiles of a uniform sample of at most
-  100,000 values per variable: exact when there are no more), each series' span, and
-  the training series' times (one float per event, what the batch shapes are sized
-  on). The time unit is the first
-  chunk's (the median gap of its series).
-- Training visits the training chunks in a new random order each round and draws one
-  chunk's worth of batches (its series over the batch size) before reading the next.
+  count, mean and second moment merged chunk by chunk: an in-memory fit's, to
+  rounding), the statics' normalisation (likewise), the input bounds (quantiles of a
+  uniform sample of at most 100,000 values per variable: exact when there are no
+  more), the time unit (the lower median of every within-series gap, from a sample
+  beyond a million gaps), each series' span, and the training series' times (the
+  float per event that the batch shapes are sized on).
+- Training visits the training chunks (equal in size) in a new random order each round
+  and draws batches from each in proportion to its series before reading the next.
 
 Chunks are runs of consecutive ids in sorted order, each read with a filter on the id
 range, so a Parquet file sorted by id is read about once per pass (an unsorted one is
@@ -24,14 +24,16 @@ if given, is read whole.
 
 import dataclasses
 import math
+import numbers
 from pathlib import Path
 from typing import NamedTuple
 
+import narwhals as nw
 import numpy as np
 import polars as pl
 
 from .._batches import sample_batch
-from ..data import ConversionReport, Scaler, TimeScale, read_panel
+from ..data import ConversionReport, Scaler, TimeScale, as_frame, read_panel
 from ..network import SharedClock
 from ._checks import check_observed
 from ._fitted import input_bounds, panel_features
@@ -39,6 +41,7 @@ from ._training_data import TrainingData, read_val_panel, warn_excluded, without
 
 
 _SAMPLE = 100_000  # values per variable kept to place the input bounds
+_GAPS = 1_000_000  # gaps kept to set the time unit (their lower median)
 
 
 class _Times(NamedTuple):
@@ -51,7 +54,7 @@ def read_chunked(params, df, static_df, val_df, names: dict, chunk_size):
     """The `TrainingData` of a chunked fit (see the module docstring)."""
     _check(params, chunk_size)
     lf = _lazy(df)
-    id_col, time_col = names["id_col"], names["time_col"]
+    id_col = names["id_col"]
     ids = _sorted_ids(lf, id_col)
     rng = np.random.default_rng(params["random_state"])
     held_out = np.zeros(len(ids), bool)
@@ -59,55 +62,63 @@ def read_chunked(params, df, static_df, val_df, names: dict, chunk_size):
         # At most a chunk of them: the validation series stay in memory.
         n_val = min(max(1, int(round(params["val_size"] * len(ids)))), chunk_size)
         held_out[rng.permutation(len(ids))[:n_val]] = True
+    held = set(ids[held_out].tolist())
+    statics = None if static_df is None else as_frame(static_df, "static_df")
 
     def read(chunk_ids: np.ndarray):
         chunk = chunk_ids.tolist()
-        rows = pl.col(id_col).is_between(pl.lit(chunk[0]), pl.lit(chunk[-1])) & pl.col(
-            id_col
-        ).is_in(chunk)
-        frame = lf.filter(rows).collect()
-        return read_panel(frame, static_df, duplicates=params["duplicates"], **names)
+        rows = pl.col(id_col).is_between(pl.lit(chunk[0]), pl.lit(chunk[-1]))
+        frame = lf.filter(rows & pl.col(id_col).is_in(chunk)).collect()
+        own = None  # each chunk reads only its own series' statics
+        if statics is not None:
+            own = statics.filter(nw.col(id_col).is_in(chunk)).to_native()
+        try:
+            return read_panel(frame, own, duplicates=params["duplicates"], **names)
+        except ValueError as err:
+            raise ValueError(
+                f"{err} [in the chunk of series {chunk[0]!r} to {chunk[-1]!r}; row "
+                "positions count within the chunk]"
+            ) from None
 
-    # One pass over every series (held-out ones too, as an in-memory fit does).
+    # One pass over every series (held-out ones too, as an in-memory fit does). Times are
+    # kept in the first chunk's unit and rescaled once the unit of all the gaps is known.
     first, first_report = read(ids[:chunk_size])
     template = without_values(first)
-    time_scale = TimeScale().fit(first)
+    provisional = TimeScale().fit(first)
     n_targets = len(first.target_cols)
-    values, statics = _Moments(n_targets), _Moments(len(first.static_cols))
-    sample = _Reservoir(n_targets, _SAMPLE, np.random.default_rng([params["random_state"], 2]))
-    reports, spans, times = [], [], []
+    values, static_moments = _Moments(n_targets), _Moments(len(first.static_cols))
+    seed = params["random_state"]
+    sample = _Reservoir(n_targets, _SAMPLE, np.random.default_rng([seed, 2]))
+    gaps = _Reservoir(1, _GAPS, np.random.default_rng([seed, 3]))
+    reports, spans, times, span_of_times = [], [], [], [np.inf, -np.inf]
     for k in range(0, len(ids), chunk_size):
         panel, report = (first, first_report) if k == 0 else read(ids[k : k + chunk_size])
-        if not panel.time_kind.same_as(template.time_kind):
-            raise TypeError(
-                f"df has {panel.time_kind.describe()} times in some series and "
-                f"{template.time_kind.describe()} in others; convert {time_col!r} to one kind"
-            )
-        if panel.target_cols != template.target_cols:
-            raise ValueError(
-                f"df's series hold different target columns ({list(panel.target_cols)} vs "
-                f"{list(template.target_cols)}); pass target_cols"
-            )
+        first = None  # its values go; `template` keeps the names and kinds
         reports.append(report)
         values.add(panel.values)
         if panel.static is not None:
-            statics.add(panel.static)
+            static_moments.add(panel.static)
         sample.add(panel.values)
-        t = time_scale.elapsed(panel)
-        out = held_out[np.searchsorted(ids, panel.ids)]
+        gaps.add(_within_gaps(panel)[:, None])
+        if len(panel.times):
+            span_of_times[0] = min(span_of_times[0], float(panel.times.min()))
+            span_of_times[1] = max(span_of_times[1], float(panel.times.max()))
+        t = provisional.elapsed(panel)
         for i, (a, b) in enumerate(zip(panel.indptr[:-1], panel.indptr[1:], strict=True)):
             spans.append(t[b - 1])
-            if not out[i] and b - a >= 2:
+            if b - a >= 2 and panel.ids[i] not in held:
                 times.append(_Times(t[a:b]))
         del panel
-    first = None  # its values go; `template` keeps the names and kinds
-    report = _merged(reports, len(ids))
+    time_scale = _time_scale(gaps.values()[:, 0], span_of_times, template.time_kind)
+    rescale = provisional.unit / time_scale.unit
+    times = [_Times(x.t * rescale) for x in times]
+    report = _merged(reports, len(ids), statics, ids, id_col)
     count, mean, std, magnitude = values.moments()
     check_observed(template.target_cols, count)
     warn_excluded(report)
     scaler = Scaler.from_moments(count, mean, std, magnitude, template.target_cols)
     bounds = input_bounds(sample.values(), scaler)
-    _, static_mean, static_std, _ = statics.moments()
+    _, static_mean, static_std, _ = static_moments.moments()
     static_std = np.where(static_std > 0, static_std, 1.0)
 
     def features(panel):
@@ -121,10 +132,17 @@ def read_chunked(params, df, static_df, val_df, names: dict, chunk_size):
     elif held_out.any():
         val_series = features(read(ids[held_out])[0])
     train_ids = ids[~held_out]
-    chunks = [train_ids[k : k + chunk_size] for k in range(0, len(train_ids), chunk_size)]
+    # Chunks of equal size (within one series): each round draws every series about
+    # equally often.
+    chunks = np.array_split(train_ids, max(1, math.ceil(len(train_ids) / chunk_size)))
 
     def load(chunk_ids) -> list:
         return [f for f in features(read(chunk_ids)[0]) if len(f.t) >= 2]
+
+    first_feats = []  # the first chunk with a series to train on: prior and warm-up
+    for chunk in chunks if times else []:
+        if first_feats := load(chunk):
+            break
 
     def sampler(rng, *, batch_size, **options):
         return _ChunkSampler(chunks, load, rng, batch_size, options)
@@ -137,29 +155,51 @@ def read_chunked(params, df, static_df, val_df, names: dict, chunk_size):
         static_mean=static_mean,
         static_std=static_std,
         bounds=bounds,
-        train_feats=load(chunks[0]) if times else [],
+        train_feats=first_feats,
         shaped=times,
-        spans=np.asarray(spans),
+        spans=np.asarray(spans) * rescale,
         val_series=val_series,
         rng=rng,
         sampler=sampler,
     )
 
 
-def _merged(reports: list[ConversionReport], n_series: int) -> ConversionReport:
+def _within_gaps(panel) -> np.ndarray:
+    """The positive gaps between consecutive events of the same series (raw units)."""
+    diffs = np.diff(panel.times)
+    within = np.ones(len(diffs), dtype=bool)
+    starts = panel.indptr[1:-1]
+    within[starts[starts > 0] - 1] = False
+    return diffs[within & (diffs > 0)].astype(np.float64)
+
+
+def _time_scale(gaps: np.ndarray, span: list, kind) -> TimeScale:
+    """`TimeScale.fit`'s unit from every series' gaps (a uniform sample of them beyond
+    `_GAPS`): their lower median, else the span of all times, else one second or 1."""
+    if len(gaps):
+        unit = np.partition(gaps, (len(gaps) - 1) // 2)[(len(gaps) - 1) // 2]
+    elif np.isfinite(span[0]) and span[1] > span[0]:
+        unit = span[1] - span[0]
+    else:
+        unit = 10**9 if kind.is_temporal else 1
+    return TimeScale(float(unit) if kind.kind == "float" else int(unit), kind)
+
+
+def _merged(reports: list[ConversionReport], n_series: int, statics, ids, id_col):
     """One report for the chunks' reports: counts added, names gathered."""
     first = reports[0]
     counts = {
         f.name: sum(getattr(r, f.name) for r in reports)
         for f in dataclasses.fields(first)
-        if f.type in (int, "int") and f.name != "n_static_rows_unused"
+        if f.type is int and f.name != "n_static_rows_unused"
     }
     observed = {
         c: sum(r.observations_per_target.get(c, 0) for r in reports)
         for c in first.observations_per_target
     }
-    # Every chunk read the whole static_df: its rows not used by the chunk's series.
-    unused = first.n_static_rows_unused + first.n_series - n_series if first.static_cols else 0
+    unused = 0
+    if statics is not None:
+        unused = len(statics) - len(statics.filter(nw.col(id_col).is_in(ids.tolist())))
     return dataclasses.replace(
         first,
         **counts,
@@ -167,7 +207,7 @@ def _merged(reports: list[ConversionReport], n_series: int) -> ConversionReport:
         other_variables=tuple(dict.fromkeys(v for r in reports for v in r.other_variables)),
         ignored_columns=tuple(dict.fromkeys(v for r in reports for v in r.ignored_columns)),
         observations_per_target=observed,
-        n_static_rows_unused=max(unused, 0),
+        n_static_rows_unused=unused,
     )
 
 
@@ -189,7 +229,10 @@ class _ChunkSampler:
                 self.order = self.rng.permutation(len(self.chunks)).tolist()
             self.current = []  # let the last chunk go before the next is read
             self.current = self.load(self.chunks[self.order.pop()])
-            self.left = math.ceil(len(self.current) / self.batch_size)
+            # Batches in proportion to the chunk's series (rounded at random), so that
+            # every series is drawn about equally often.
+            share = len(self.current) / self.batch_size
+            self.left = int(share) + int(self.rng.random() < share - int(share))
         self.left -= 1
         return self.current
 
@@ -256,7 +299,11 @@ class _Moments:
 
 
 def _check(params, chunk_size) -> None:
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+    if (
+        isinstance(chunk_size, bool)
+        or not isinstance(chunk_size, numbers.Integral)
+        or chunk_size < 1
+    ):
         raise ValueError(
             f"chunk_size must be a positive int (series per chunk), got {chunk_size!r}"
         )
@@ -273,6 +320,11 @@ def _lazy(df) -> pl.LazyFrame:
     if isinstance(df, pl.DataFrame):
         return df.lazy()
     if isinstance(df, str | Path):
+        if Path(df).is_file() and Path(df).suffix.lower() != ".parquet":
+            raise ValueError(
+                f"with chunk_size, a path must be a Parquet file or folder, got {str(df)!r}; "
+                "pass pl.scan_csv(path) for a CSV file"
+            )
         return pl.scan_parquet(df)
     raise TypeError(
         "with chunk_size, df must be a polars LazyFrame (e.g. pl.scan_parquet(path)), a "
