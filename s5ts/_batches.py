@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._features import SeriesFeatures, n_features
+from ._features import AnySeries, Timed, n_features
 
 
 # Window edges are widened by this relative amount, so that an event exactly one horizon
@@ -37,7 +37,7 @@ class Batch(NamedTuple):
     mask: np.ndarray  # (B, Q, C) bool, True where observed (all False for padding)
 
 
-def history_start(f: SeriesFeatures, c: int, context: float | None, max_len: int) -> int:
+def history_start(f: Timed, c: int, context: float | None, max_len: int) -> int:
     """First event of the history that ends at event `c`."""
     if context is None:
         return max(0, c + 1 - max_len)
@@ -46,7 +46,7 @@ def history_start(f: SeriesFeatures, c: int, context: float | None, max_len: int
 
 
 def assemble(
-    feats: list[SeriesFeatures | None],
+    feats: list[AnySeries | None],
     cutoffs: list[int],
     taus: list[np.ndarray],
     targets: list[np.ndarray | None],
@@ -93,9 +93,13 @@ def fill_queries(out, i: int, tau: np.ndarray, y: np.ndarray | None) -> None:
         out.y[i, :q], out.mask[i, :q] = np.where(obs, y, 0.0), obs
 
 
-def history_events(f: SeriesFeatures, c: int, context: float | None, max_len: int) -> int:
+def history_events(f: Timed, c: int, context: float | None, max_len: int) -> int:
     """How many events the history ending at event `c` holds."""
     return c + 1 - history_start(f, c, context, max_len)
+
+
+# A batch of the layout's kind: `Batch`, or a network's own (a NamedTuple too).
+AnyBatch = tuple
 
 
 class Layout(NamedTuple):
@@ -110,7 +114,7 @@ class Layout(NamedTuple):
     """
 
     assemble: Callable
-    size: Callable[[SeriesFeatures, int, float | None, int], int]
+    size: Callable[[AnySeries, int, float | None, int], int]
     smallest: int
     tiers: int
     train_queries: int = 256
@@ -119,13 +123,13 @@ class Layout(NamedTuple):
 EVENTS = Layout(assemble, history_events, smallest=128, tiers=2)
 
 
-def queries_in_window(f: SeriesFeatures, c: int, horizon: float) -> np.ndarray:
+def queries_in_window(f: Timed, c: int, horizon: float) -> np.ndarray:
     """Indices of the events in `(t_c, t_c + horizon]`."""
     stop = int(np.searchsorted(f.t, f.t[c] + horizon * (1 + _EDGE), side="right"))
     return np.arange(c + 1, max(stop, c + 1))
 
 
-def max_window_events(feats: list[SeriesFeatures], horizon: float) -> int:
+def max_window_events(feats: list[Timed], horizon: float) -> int:
     """Most events any series has within one horizon after one of its events."""
     most = 1
     for f in feats:
@@ -135,7 +139,7 @@ def max_window_events(feats: list[SeriesFeatures], horizon: float) -> int:
 
 
 def sample_batch(
-    feats: list[SeriesFeatures],
+    feats: list[AnySeries],
     rng: np.random.Generator,
     *,
     batch_size: int,
@@ -144,7 +148,7 @@ def sample_batch(
     max_len: int,
     n_queries: int,
     layout: Layout = EVENTS,
-) -> Batch:
+) -> AnyBatch:
     """A training batch: random series, each cut at a random event (augmentation); the
     events within `horizon` after the cut are the targets. Series need >= 2 events."""
     which = rng.choice(len(feats), batch_size, replace=len(feats) < batch_size)
@@ -170,13 +174,13 @@ def sample_batch(
 
 
 def training_shapes(
-    feats: list[SeriesFeatures],
+    feats: list[AnySeries],
     *,
     batch_size: int,
     max_len: int,
     n_queries: int,
     layout: Layout = EVENTS,
-) -> list[Batch]:
+) -> list[AnyBatch]:
     """One batch of every shape `sample_batch` can draw (its histories and query lists
     come in `_tier`s), so that a fit can compile them all before its first step."""
     lengths = {_tier(need, max_len, layout.smallest, layout.tiers) for need in _needs(max_len)}
@@ -214,7 +218,7 @@ def _tier(need: int, full: int, smallest: int, tiers: int = 2) -> int:
 
 
 def plan_batches(
-    feats: list[SeriesFeatures],
+    feats: list[AnySeries],
     series: np.ndarray,
     cutoff: np.ndarray,
     tau: np.ndarray,
@@ -225,7 +229,7 @@ def plan_batches(
     n_queries: int,
     context: float | None,
     layout: Layout = EVENTS,
-) -> Iterator[tuple[np.ndarray, Batch]]:
+) -> Iterator[tuple[np.ndarray, AnyBatch]]:
     """Group R query rows (series, cutoff event, tau) into batches of one fixed shape.
 
     Rows sharing a (series, cutoff) share one history (its last `length` events at most);

@@ -15,13 +15,21 @@ elapsed features move on by `tau`, its LOCF and running mean are those at the cu
 """
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
 
 PER_TARGET = 6
 FIRST_GAP = 1.0  # model units before a series' first event: ZOH drops events after a 0 gap
+
+
+@runtime_checkable
+class Timed(Protocol):
+    """Anything that holds one series' event times `t` (n,), model units: all that
+    planning a batch's shapes and windows reads."""
+
+    t: np.ndarray
 
 
 def n_features(n_targets: int, n_static: int) -> int:
@@ -81,6 +89,9 @@ class Series:
     def features(self, stop: int | None = None) -> SeriesFeatures:
         """The features of the events before `stop` (default: all)."""
         return series_features(self.t[:stop], self.y[:stop], self.static, self.bounds)
+
+
+AnySeries = SeriesFeatures | Series  # one series, its features built or built on demand
 
 
 class Carry(NamedTuple):

@@ -18,17 +18,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._array_types import Array, Bool, Float
+from ._array_types import AnyArray, Bool, Float
 
 
 _LOG_2PI = math.log(2 * math.pi)
 
 
 def _average(
-    per: Float[Array, "*batch targets"],
-    mask: Bool[Array, "*batch targets"],
-    weights: Float[Array, " targets"] | None,
-) -> Float[Array, ""]:
+    per: Float[AnyArray, "*batch targets"],
+    mask: Bool[AnyArray, "*batch targets"],
+    weights: Float[AnyArray, " targets"] | None,
+) -> Float[AnyArray, ""]:
     # Weighted mean over the observed entries; a batch with no weight scores 0.
     w = jnp.asarray(mask, per.dtype) if weights is None else jnp.where(mask, weights, 0.0)
     total = jnp.sum(w)
@@ -36,23 +36,23 @@ def _average(
 
 
 def gaussian_nll(
-    mean: Float[Array, "*batch targets"],
-    scale: Float[Array, "*batch targets"],
-    y: Float[Array, "*batch targets"],
-    mask: Bool[Array, "*batch targets"],
-    weights: Float[Array, " targets"] | None = None,
-) -> Float[Array, ""]:
+    mean: Float[AnyArray, "*batch targets"],
+    scale: Float[AnyArray, "*batch targets"],
+    y: Float[AnyArray, "*batch targets"],
+    mask: Bool[AnyArray, "*batch targets"],
+    weights: Float[AnyArray, " targets"] | None = None,
+) -> Float[AnyArray, ""]:
     """Negative log-likelihood averaged over the observed entries, per-target weighted."""
     z = (y - mean) / scale
     return _average(0.5 * z**2 + jnp.log(scale) + 0.5 * _LOG_2PI, mask, weights)
 
 
 def squared_error(
-    mean: Float[Array, "*batch targets"],
-    y: Float[Array, "*batch targets"],
-    mask: Bool[Array, "*batch targets"],
-    weights: Float[Array, " targets"] | None = None,
-) -> Float[Array, ""]:
+    mean: Float[AnyArray, "*batch targets"],
+    y: Float[AnyArray, "*batch targets"],
+    mask: Bool[AnyArray, "*batch targets"],
+    weights: Float[AnyArray, " targets"] | None = None,
+) -> Float[AnyArray, ""]:
     """Squared error averaged over the observed entries, per-target weighted."""
     return _average((y - mean) ** 2, mask, weights)
 
@@ -70,12 +70,12 @@ class AbstractLoss(eqx.Module):
     @abc.abstractmethod
     def __call__(
         self,
-        mean: Float[Array, "*batch targets"],
-        scale: Float[Array, "*batch targets"],
-        y: Float[Array, "*batch targets"],
-        mask: Bool[Array, "*batch targets"],
-        weights: Float[Array, " targets"] | None = None,
-    ) -> Float[Array, ""]:
+        mean: Float[AnyArray, "*batch targets"],
+        scale: Float[AnyArray, "*batch targets"],
+        y: Float[AnyArray, "*batch targets"],
+        mask: Bool[AnyArray, "*batch targets"],
+        weights: Float[AnyArray, " targets"] | None = None,
+    ) -> Float[AnyArray, ""]:
         """The training loss of a batch (lower is better)."""
 
     @abc.abstractmethod

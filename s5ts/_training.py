@@ -7,7 +7,7 @@ weights so far for the forecaster, and an exact point to resume from for a check
 """
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,21 +17,21 @@ import numpy as np
 import optax
 from tqdm.auto import tqdm
 
-from ._array_types import Array, Float
-from ._batches import Batch
+from ._array_types import AnyArray, Float
+from ._batches import AnyBatch
 from ._losses import AbstractLoss, GaussianNLL
 from ._sharding import data_mesh, replicate, shard_batch
-from .network import ForecastNet, forecast_batch
+from .network import forecast_batch
 from .ssm import unchecked_gaps
 
 
 def batch_loss(
     model: eqx.Module,
-    batch: Batch,
+    batch: AnyBatch,
     key: jax.Array | None,
     loss: AbstractLoss,
-    weights: Float[Array, " targets"] | None = None,
-) -> Float[Array, ""]:
+    weights: Float[AnyArray, " targets"] | None = None,
+) -> Float[AnyArray, ""]:
     """The training loss of a batch; `key` (training) enables dropout, one mask per series.
 
     `weights` (C,) say how much each target's errors count (None = equally, in scaled
@@ -42,7 +42,7 @@ def batch_loss(
 
 
 @eqx.filter_jit
-def train_step(model, opt_state, batch: Batch, key: jax.Array, optimizer, loss, weights):
+def train_step(model, opt_state, batch: AnyBatch, key: jax.Array, optimizer, loss, weights):
     """One optimiser step on a batch: (new model, new optimiser state, loss value)."""
     with unchecked_gaps():  # gaps come from sorted, validated times; lets JAX cache the step
         value, grads = eqx.filter_value_and_grad(batch_loss)(model, batch, key, loss, weights)
@@ -52,7 +52,7 @@ def train_step(model, opt_state, batch: Batch, key: jax.Array, optimizer, loss, 
 
 
 @eqx.filter_jit
-def moving_average(average, model, decay: Float[Array, ""]):
+def moving_average(average, model, decay: Float[AnyArray, ""]):
     """`average` moved towards `model` by `1 - decay` (the weights; the rest unchanged)."""
     avg, rest = eqx.partition(average, eqx.is_inexact_array)
     new = eqx.filter(model, eqx.is_inexact_array)
@@ -65,7 +65,7 @@ def average_decay(ema_decay: float, step: int) -> float:
     return min(ema_decay, (1 + step) / (10 + step))
 
 
-def validation_scores(model: ForecastNet, batches: list[Batch]) -> dict[str, float]:
+def validation_scores(model: eqx.Module, batches: Iterable[AnyBatch]) -> dict[str, float]:
     """MSE of the model and of the simple forecasts on held-out batches, per variable then
     averaged over the variables (scaled units): `model`, `locf` (last observed value),
     `series_mean` (the series' mean so far) and `train_mean` (the training mean). The
@@ -94,7 +94,7 @@ CALIBRATION_PROBS = np.linspace(0.005, 0.995, 199)  # where residual quantiles a
 _MIN_RESIDUALS = 200  # fewer residuals of a target: the pooled quantiles serve it
 
 
-def residual_quantiles(model: ForecastNet, batches: list[Batch]) -> np.ndarray:
+def residual_quantiles(model: eqx.Module, batches: Iterable[AnyBatch]) -> np.ndarray:
     """(C, G) quantiles of the standardised residuals `(y - mean) / scale` of held-out
     forecasts at `CALIBRATION_PROBS`, per target, where the intervals' quantiles are
     read instead of the Gaussian's (empty (0, G) when nothing was held out). A target
@@ -123,8 +123,8 @@ def residual_quantiles(model: ForecastNet, batches: list[Batch]) -> np.ndarray:
 
 
 def evaluate(
-    model: ForecastNet,
-    batches: list[Batch],
+    model: eqx.Module,
+    batches: Iterable[AnyBatch],
     metric: AbstractLoss,
     weights: np.ndarray | None = None,
 ) -> float:
@@ -175,7 +175,7 @@ class LoopState:
 class TrainResult:
     """The best model and what happened on the way."""
 
-    model: ForecastNet
+    model: eqx.Module
     best_step: int
     stopped: str  # "max_steps", "early_stopping", "callback", "interrupted" or "non_finite"
     train_loss: list[float] = field(default_factory=list)
@@ -184,9 +184,9 @@ class TrainResult:
 
 
 def train(
-    model: ForecastNet,
+    model: eqx.Module,
     optimizer: optax.GradientTransformation,
-    sample: Callable[[], Batch],
+    sample: Callable[[], AnyBatch],
     val_batches,
     *,
     rng: np.random.Generator,
@@ -200,7 +200,7 @@ def train(
     weights: np.ndarray | None = None,
     callbacks: Sequence[Callable[[StepInfo], Any]] = (),
     checkpoint=None,
-    warmup: Sequence[Batch] = (),
+    warmup: Sequence[AnyBatch] = (),
     ema_decay: float = 0.0,
 ) -> TrainResult:
     """Train for up to `max_steps`; validate every `eval_every` steps, stop after `patience`

@@ -10,6 +10,36 @@ import pytest
 os.environ.setdefault("S5TS_CACHE_DIR", tempfile.mkdtemp(prefix="s5ts-test-cache-"))
 
 
+def pytest_configure(config):
+    # Tiny test models need not beat the baselines; tests that check the warning catch
+    # it. Named here, not in pyproject.toml, where resolving it would import s5ts before
+    # jaxtyping's import hook is in place.
+    config.addinivalue_line("filterwarnings", "ignore::s5ts.BaselineWarning")
+
+
+# The SSM core's tests run under JAX's strict dtype promotion: an implicit mix of dtypes
+# (say float32 with float64 arrays) is an error there, so the layers state every
+# promotion they rely on. Tests that train run with the standard rules, which optax's
+# own updates need.
+_STRICT = {
+    "test_layers",
+    "test_gradients",
+    "test_scan",
+    "test_stack",
+    "test_discretise",
+    "test_init",
+}
+
+
+@pytest.fixture(autouse=True)
+def _strict_promotion(request):
+    if request.module.__name__.rsplit(".", 1)[-1] in _STRICT:
+        with jax.numpy_dtype_promotion("strict"):
+            yield
+    else:
+        yield
+
+
 @pytest.fixture
 def x64():
     """Run a test in float64, for the tight numerical comparisons."""

@@ -227,7 +227,9 @@ def test_rule_partials_match_their_derivatives(x64, rule):
         Delta = jnp.full(6, Delta)
         got = rule.partials(Lambda, Delta, *rule(Lambda, Delta))
         d_Delta = jax.jvp(lambda d: rule(Lambda, d), (Delta,), (jnp.ones(6),))[1]
-        d_Lambda = jax.jvp(lambda lam, d=Delta: rule(lam, d), (Lambda,), (jnp.ones(6) + 0j,))[1]
+        d_Lambda = jax.jvp(
+            lambda lam, d=Delta: rule(lam, d), (Lambda,), (jnp.ones(6, Lambda.dtype),)
+        )[1]
         for g, w in zip(got, (*d_Delta, *d_Lambda), strict=True):
             w = np.asarray(w)
             np.testing.assert_allclose(jnp.broadcast_to(g, w.shape), w, rtol=1e-7, atol=1e-12)

@@ -1,5 +1,6 @@
 """The in-memory form of a long frame: grouped numpy arrays plus what is needed to go back."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -98,7 +99,7 @@ class Panel:
             raise KeyError(f"unknown series ids {fmt_ids(wanted[~found])}")
         return pos.astype(np.int64)
 
-    def subset(self, series_index: np.ndarray) -> "Panel":
+    def subset(self, series_index: "np.ndarray | Sequence[int]") -> "Panel":
         """The panel restricted to some series, e.g. a validation split.
 
         **Arguments:**

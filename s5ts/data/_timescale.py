@@ -123,7 +123,7 @@ class TimeScale:
 
     # -- raw -> model units ------------------------------------------------------------------
 
-    def offsets(self, raw: np.ndarray, anchor: np.ndarray | float | int) -> np.ndarray:
+    def offsets(self, raw: np.ndarray, anchor: np.ndarray | np.number | float | int) -> np.ndarray:
         """`(raw - anchor)` in model units.
 
         **Arguments:**
@@ -235,7 +235,9 @@ class TimeScale:
             return np.timedelta64(int(round(raw)), "ns")
         return raw
 
-    def raw_at(self, anchor: np.ndarray | float | int, offsets: np.ndarray) -> np.ndarray:
+    def raw_at(
+        self, anchor: np.ndarray | np.number | float | int, offsets: np.ndarray
+    ) -> np.ndarray:
         """Raw times `offsets` model units after `anchor`.
 
         **Arguments:**

@@ -132,7 +132,7 @@ def _is_int(v) -> bool:
     return isinstance(v, int | np.integer) and not isinstance(v, bool)
 
 
-def _check_real(v, name: str, low: float, high: float) -> None:
+def _check_real(v, name: str, low: float | int, high: float | int) -> None:
     if not isinstance(v, numbers.Real) or isinstance(v, bool):
         raise TypeError(f"{name} must be a number, got {v!r}")
     if not low <= v < high:

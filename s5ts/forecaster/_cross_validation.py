@@ -92,11 +92,8 @@ def cross_validation(
 def _forecasts(fitted, runtime, panel, series, cut, event, level, quantiles):
     anchor = panel.times[panel.indptr[series] + cut]
     tau = fitted.time_scale.offsets(panel.times[panel.indptr[series] + event], anchor)
-    # Frames up to the user: warn_far / forecast_columns, here, cross_validation, the method.
-    warn_far(fitted, tau, stacklevel=5)
-    return forecast_columns(
-        fitted, panel, series, cut, tau, level, quantiles, runtime.batch_size, stacklevel=5
-    )
+    warn_far(fitted, tau)
+    return forecast_columns(fitted, panel, series, cut, tau, level, quantiles, runtime.batch_size)
 
 
 def _cutoffs(panel, n_windows, h_raw, step_raw):

@@ -12,6 +12,7 @@ work where it is installed.
 """
 
 import inspect
+from typing import no_type_check
 
 from .._losses import AbstractLoss, GaussianNLL
 from ..network import S5, AbstractNetwork, AbstractSSM, SharedClock
@@ -88,6 +89,9 @@ class S5Forecaster:
     - `verbose`: show a progress bar.
     """
 
+    # The public methods check their arguments themselves (`_checks`), with messages in
+    # the words of the API; runtime type checkers (jaxtyping in the tests) leave them be.
+    @no_type_check
     def __init__(
         self,
         *,
@@ -237,6 +241,7 @@ class S5Forecaster:
 
     # -- fit ----------------------------------------------------------------------------------
 
+    @no_type_check
     def fit(
         self,
         df,
@@ -314,6 +319,7 @@ class S5Forecaster:
 
     # -- predict --------------------------------------------------------------------------------
 
+    @no_type_check
     def predict(
         self,
         df,
@@ -355,6 +361,7 @@ class S5Forecaster:
 
     # -- streaming ------------------------------------------------------------------------------
 
+    @no_type_check
     def init_state(self, df, static_df=None) -> ForecastState:
         """Encode every series of `df` (all its events) into a `ForecastState` for streaming.
 
@@ -368,6 +375,7 @@ class S5Forecaster:
         """
         return init_state(self._fitted(), self._runtime(), df, static_df, self.context)
 
+    @no_type_check
     def update(self, state: ForecastState, new_df) -> ForecastState:
         """A new state with the rows of `new_df` added; `state` itself is unchanged.
 
@@ -379,6 +387,7 @@ class S5Forecaster:
         """
         return update(self._fitted(), self._runtime(), state, new_df)
 
+    @no_type_check
     def predict_from_state(
         self,
         state: ForecastState,
@@ -404,6 +413,7 @@ class S5Forecaster:
 
     # -- cross-validation ---------------------------------------------------------------------
 
+    @no_type_check
     def cross_validation(
         self,
         df,
@@ -486,6 +496,7 @@ class S5Forecaster:
 
     # -- persistence ----------------------------------------------------------------------------
 
+    @no_type_check
     def save(self, path) -> None:
         """Write the fitted forecaster to the directory `path` (atomically; no pickle):
         `config.json` (hyperparameters, fitted state, the SHA-256 of the weights and of

@@ -6,7 +6,6 @@ best weights so far; the error is returned beside it for the estimator to raise.
 """
 
 import sys
-import warnings
 
 import jax
 import numpy as np
@@ -39,6 +38,7 @@ from ._fitted import (
 )
 from ._predict import PREDICT_QUERIES
 from ._training_data import TrainingData, read_val_panel, warn_excluded, without_values
+from ._user_warnings import warn
 
 
 def fit(
@@ -302,7 +302,7 @@ def _report_scores(scores: dict, verbose: bool, n_val: int) -> None:
     best = min(("locf", "series_mean"), key=scores.__getitem__)
     if scores["model"] >= scores[best]:
         name = {"locf": "the last observed value", "series_mean": "each series' own mean"}
-        warnings.warn(
+        warn(
             f"fit: on the {n_val} validation series the model's MSE ({scores['model']:.4g}, "
             f"scaled units) is not below that of forecasting {name[best]} "
             f"({scores[best]:.4g}); it is no better than that baseline here"
@@ -310,7 +310,6 @@ def _report_scores(scores: dict, verbose: bool, n_val: int) -> None:
             + ". More series, a longer max_steps or a smaller model may help; "
             "validation_scores_ has the figures.",
             BaselineWarning,
-            stacklevel=5,
         )
 
 

@@ -151,7 +151,7 @@ def predict_from_state(fitted, state: ForecastState, query_df, h, freq, level, q
     like = state.template
     series, raw = query_rows(fitted, like, state.last, query_df, h, freq, "in the state")
     tau = fitted.time_scale.offsets(raw, state.last[series])
-    warn_far(fitted, tau, stacklevel=4)
+    warn_far(fitted, tau)
     mean, scale = _forecast(fitted, state, series, tau)
     cols = {like.id_col: like.ids[series], like.time_col: raw}
     cols.update(columns_from_scaled(fitted, like, series, mean, scale, level, quantiles))
@@ -315,7 +315,7 @@ def _forecast_variables(fitted, state: ForecastState, series, tau):
     return mean, scale
 
 
-def _at_last_event(state: ForecastState, i: int) -> SeriesFeatures:
+def _at_last_event(state: ForecastState, i: int | np.integer) -> SeriesFeatures:
     # Series i as a one-event SeriesFeatures, so that its own `query` builds the query
     # features (it reads t, since, locf, seen, level and static; x, dt and y are empty).
     seen = ~np.isnan(state.seen_at[i])

@@ -4,7 +4,6 @@ Every query becomes one slot in a fixed-shape batch (one compilation for all cal
 forecast depends only on its own series' history and its own time.
 """
 
-import warnings
 from statistics import NormalDist
 
 import numpy as np
@@ -15,6 +14,7 @@ from ..data import fmt_ids, make_frame, read_queries
 from ..network import forecast
 from ._checks import check_levels, check_quantiles
 from ._errors import ExtrapolationWarning, TruncatedHistoryWarning
+from ._user_warnings import warn
 
 
 PREDICT_QUERIES = 32  # query slots per history in prediction batches (one fixed shape)
@@ -29,7 +29,7 @@ def predict(fitted, runtime, df, query_df, static_df, h, freq, level, quantiles)
     series, raw = query_rows(fitted, panel, last, query_df, h, freq, "in df")
     cut = panel.lengths[series] - 1
     tau = fitted.time_scale.offsets(raw, last[series])
-    warn_far(fitted, tau, stacklevel=4)
+    warn_far(fitted, tau)
     cols = {panel.id_col: panel.ids[series], panel.time_col: raw}
     cols.update(
         forecast_columns(fitted, panel, series, cut, tau, level, quantiles, runtime.batch_size)
@@ -37,19 +37,17 @@ def predict(fitted, runtime, df, query_df, static_df, h, freq, level, quantiles)
     return make_frame(cols, like=panel)
 
 
-def warn_far(fitted, tau, stacklevel: int) -> None:
+def warn_far(fitted, tau) -> None:
     """ExtrapolationWarning if any of the offsets `tau` (model units) after a cutoff lies
-    beyond FAR times the horizon the model was trained for. `stacklevel` counts frames
-    from this function (1) up to the user's call of the public method."""
+    beyond FAR times the horizon the model was trained for."""
     far = tau > FAR * fitted.horizon
     if far.any():
-        warnings.warn(
+        warn(
             f"{int(far.sum())} forecast(s) lie up to {fmt_span(fitted.raw_span(tau.max()))} "
             "after their series' last event, more than twice the horizon the forecaster "
             f"was trained for (horizon_ = {fmt_span(fitted.raw_span(fitted.horizon))}): "
             "they are extrapolation. Fit with a larger horizon to train for them.",
             ExtrapolationWarning,
-            stacklevel=stacklevel,
         )
 
 
@@ -116,15 +114,14 @@ def _grid(time_scale, panel, last, h, freq):
 
 
 def forecast_columns(
-    fitted, panel, series, cut, tau, level, quantiles, batch_size, stacklevel: int = 4
+    fitted, panel, series, cut, tau, level, quantiles, batch_size
 ) -> dict[str, np.ndarray]:
-    """Mean, interval and quantile columns per target for rows (series, cutoff, tau);
-    `stacklevel` as in `warn_far`, counted from this function."""
+    """Mean, interval and quantile columns per target for rows (series, cutoff, tau)."""
     check_levels(level), check_quantiles(quantiles)
     feats = fitted.features(panel)
     network = fitted.architecture.network
     if network.cuts_history:
-        _warn_cut(fitted, panel, feats, series, cut, stacklevel + 1)
+        _warn_cut(fitted, panel, feats, series, cut)
     pairs = np.unique(np.stack([series, cut], axis=1), axis=0)
     most = max(
         (network.layout.size(feats[i], int(c), fitted.context, fitted.max_len) for i, c in pairs),
@@ -145,7 +142,7 @@ def forecast_columns(
     return columns_from_scaled(fitted, panel, series, mean, scale, level, quantiles)
 
 
-def _warn_cut(fitted, panel, feats, series, cut, stacklevel: int) -> None:
+def _warn_cut(fitted, panel, feats, series, cut) -> None:
     # The network sees at most max_len events (the longest training series): say when a
     # history is cut to fit, rather than cutting it silently.
     pairs = np.unique(np.stack([series, cut], axis=1), axis=0)
@@ -158,13 +155,12 @@ def _warn_cut(fitted, panel, feats, series, cut, stacklevel: int) -> None:
         }
     )
     if cut_short:
-        warnings.warn(
+        warn(
             f"the histories of series {fmt_ids(panel.ids[cut_short])} are longer than "
             f"max_len_ = {fitted.max_len} events (the longest training series, rounded up "
             f"to a power of two): their forecasts use only the latest {fitted.max_len} "
             "events. Streaming (init_state / update / predict_from_state) uses every event.",
             TruncatedHistoryWarning,
-            stacklevel=stacklevel,
         )
 
 

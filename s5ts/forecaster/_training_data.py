@@ -2,13 +2,13 @@
 reading steps both ways share."""
 
 import dataclasses
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..data import ConversionReport, Panel, Scaler, TimeScale, read_panel
+from ._user_warnings import warn
 
 
 @dataclass
@@ -36,9 +36,9 @@ class TrainingData:
 
 def warn_excluded(report) -> None:
     if report.excluded():
-        warnings.warn(
+        warn(
             "fit: reading df left out " + "; ".join(report.excluded()) + " (see report_)",
-            stacklevel=5,
+            UserWarning,
         )
 
 

@@ -11,7 +11,7 @@ baselines, and with little data it stays close to it.
 import jax
 import numpy as np
 
-from .._array_types import Array, Float
+from .._array_types import AnyArray, Float
 
 
 MIN_SCALE = 1e-3  # floor on the predicted std (in scaled units), keeps the NLL bounded
@@ -19,12 +19,12 @@ N_BASELINES = 3  # LOCF, the series' running mean, the training mean (0 in scale
 
 
 def blend_parts(
-    residual: Float[Array, "*batch targets"],
-    raw_scale: Float[Array, "*batch targets"],
-    logits: Float[Array, "*batch targets 3"],
-    locf: Float[Array, "*batch targets"],
-    level: Float[Array, "*batch targets"],
-) -> tuple[Float[Array, "*batch targets"], Float[Array, "*batch targets"]]:
+    residual: Float[AnyArray, "*batch targets"],
+    raw_scale: Float[AnyArray, "*batch targets"],
+    logits: Float[AnyArray, "*batch targets 3"],
+    locf: Float[AnyArray, "*batch targets"],
+    level: Float[AnyArray, "*batch targets"],
+) -> tuple[Float[AnyArray, "*batch targets"], Float[AnyArray, "*batch targets"]]:
     """Means and scales from per-target residuals, raw scales and blend logits."""
     w = jax.nn.softmax(logits, axis=-1)
     mean = w[..., 0] * locf + w[..., 1] * level + residual  # w[..., 2] weighs 0
@@ -32,10 +32,10 @@ def blend_parts(
 
 
 def blend(
-    out: Float[Array, "*batch outputs"],
-    locf: Float[Array, "*batch targets"],
-    level: Float[Array, "*batch targets"],
-) -> tuple[Float[Array, "*batch targets"], Float[Array, "*batch targets"]]:
+    out: Float[AnyArray, "*batch outputs"],
+    locf: Float[AnyArray, "*batch targets"],
+    level: Float[AnyArray, "*batch targets"],
+) -> tuple[Float[AnyArray, "*batch targets"], Float[AnyArray, "*batch targets"]]:
     """Means and scales from a head's outputs laid out `[residual (C), scale (C),
     logits (C, 3)]`."""
     n = locf.shape[-1]

@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._array_types import Array, Bool, Complex, Float
+from .._array_types import AnyArray, Bool, Complex, Float
 from .._batches import Batch
 from ..ssm import AbstractSSMLayer, SSMStack
 from ._blend import N_BASELINES, blend, prior_logits
@@ -78,7 +78,7 @@ class ForecastNet(eqx.Module):
 
     def __call__(
         self, batch: Batch, *, key: jax.Array | None = None
-    ) -> tuple[Float[Array, "batch queries targets"], Float[Array, "batch queries targets"]]:
+    ) -> tuple[Float[AnyArray, "batch queries targets"], Float[AnyArray, "batch queries targets"]]:
         """Means and scales `(B, Q, C)` of a batch (scaled units); `key` enables dropout."""
         return self.batched(
             batch.x, batch.dt, batch.valid, batch.xq, batch.tau, batch.locf, batch.level, key=key
@@ -86,16 +86,16 @@ class ForecastNet(eqx.Module):
 
     def batched(
         self,
-        x: Float[Array, "batch length features"],
-        dt: Float[Array, "batch length"],
-        valid: Bool[Array, "batch length"],
-        xq: Float[Array, "batch queries features"],
-        tau: Float[Array, "batch queries"],
-        locf: Float[Array, "batch targets"],
-        level: Float[Array, "batch targets"],
+        x: Float[AnyArray, "batch length features"],
+        dt: Float[AnyArray, "batch length"],
+        valid: Bool[AnyArray, "batch length"],
+        xq: Float[AnyArray, "batch queries features"],
+        tau: Float[AnyArray, "batch queries"],
+        locf: Float[AnyArray, "batch targets"],
+        level: Float[AnyArray, "batch targets"],
         *,
         key: jax.Array | None = None,
-    ) -> tuple[Float[Array, "batch queries targets"], Float[Array, "batch queries targets"]]:
+    ) -> tuple[Float[AnyArray, "batch queries targets"], Float[AnyArray, "batch queries targets"]]:
         """Means and scales `(B, Q, C)` for a batch of series; `key` enables dropout.
 
         `encode` then `decode`: the split lets streaming keep the encoded states between
@@ -105,13 +105,13 @@ class ForecastNet(eqx.Module):
 
     def encode(
         self,
-        x: Float[Array, "batch length features"],
-        dt: Float[Array, "batch length"],
-        valid: Bool[Array, "batch length"],
-        states: tuple[Complex[Array, "batch ..."], ...] | None = None,
+        x: Float[AnyArray, "batch length features"],
+        dt: Float[AnyArray, "batch length"],
+        valid: Bool[AnyArray, "batch length"],
+        states: tuple[Complex[AnyArray, "batch ..."], ...] | None = None,
         *,
         key: jax.Array | None = None,
-    ) -> tuple[Complex[Array, "batch ..."], ...]:
+    ) -> tuple[Complex[AnyArray, "batch ..."], ...]:
         """Per-block states after each series' events, from `states` (default: zero).
 
         The history runs time-major through the stack — only the real-valued features
@@ -124,12 +124,12 @@ class ForecastNet(eqx.Module):
 
     def decode(
         self,
-        states: tuple[Complex[Array, "batch ..."], ...],
-        xq: Float[Array, "batch queries features"],
-        tau: Float[Array, "batch queries"],
-        locf: Float[Array, "batch targets"],
-        level: Float[Array, "batch targets"],
-    ) -> tuple[Float[Array, "batch queries targets"], Float[Array, "batch queries targets"]]:
+        states: tuple[Complex[AnyArray, "batch ..."], ...],
+        xq: Float[AnyArray, "batch queries features"],
+        tau: Float[AnyArray, "batch queries"],
+        locf: Float[AnyArray, "batch targets"],
+        level: Float[AnyArray, "batch targets"],
+    ) -> tuple[Float[AnyArray, "batch queries targets"], Float[AnyArray, "batch queries targets"]]:
         """Means and scales `(B, Q, C)` of queries after the events encoded in `states`.
 
         Each query is one virtual event stepped from its own series' state.

@@ -23,9 +23,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._array_types import Array, Complex, Float
+from .._array_types import AnyArray, Complex, Float
 from .._batches import Layout, fill_queries
-from .._features import FIRST_GAP, SeriesFeatures
+from .._features import FIRST_GAP, AnySeries
 from ..ssm import AbstractSSMLayer, SSMStack
 from ._blend import N_BASELINES, blend_parts, prior_logits
 
@@ -70,7 +70,7 @@ class VariableBatch(NamedTuple):
 
 
 def variable_tokens(
-    f: SeriesFeatures, start: int, stop: int, keep: int, seen_at: np.ndarray | None = None
+    f: AnySeries, start: int, stop: int, keep: int, seen_at: np.ndarray | None = None
 ):
     """Tokens of the events `start:stop` of series `f`, at most the latest `keep` per
     variable: the variable and slot of each kept token, its features (T, 4) and gap (T,).
@@ -99,7 +99,7 @@ def variable_tokens(
 
 
 def assemble_variables(
-    feats: list[SeriesFeatures | None],
+    feats: list[AnySeries | None],
     cutoffs: list[int],
     taus: list[np.ndarray],
     targets: list[np.ndarray | None],
@@ -126,7 +126,7 @@ def assemble_variables(
     return out
 
 
-def most_per_variable(f: SeriesFeatures, c: int, context=None, max_len=None) -> int:
+def most_per_variable(f: AnySeries, c: int, context=None, max_len=None) -> int:
     """The most observations any variable of `f` has up to event `c`."""
     return int((~np.isnan(f.y[: c + 1])).sum(0).max(initial=1))
 
@@ -137,7 +137,7 @@ VARIABLES = Layout(assemble_variables, most_per_variable, smallest=8, tiers=2, t
 class VariableClockNet(eqx.Module):
     """Per-variable SSM clocks, attention across variables at the query, a shared head."""
 
-    embed: Float[Array, "targets hidden"]
+    embed: Float[AnyArray, "targets hidden"]
     token_in: eqx.nn.Linear
     static_in: eqx.nn.Linear
     query_in: eqx.nn.Linear
@@ -146,7 +146,7 @@ class VariableClockNet(eqx.Module):
     norm: eqx.nn.LayerNorm
     attention: eqx.nn.MultiheadAttention
     head: eqx.nn.MLP
-    bias: Float[Array, "targets outputs"]
+    bias: Float[AnyArray, "targets outputs"]
     n_targets: int = eqx.field(static=True)
 
     def __init__(
@@ -207,10 +207,10 @@ class VariableClockNet(eqx.Module):
     def encode(
         self,
         batch: VariableBatch,
-        states: tuple[Complex[Array, "batch targets ..."], ...] | None = None,
+        states: tuple[Complex[AnyArray, "batch targets ..."], ...] | None = None,
         *,
         key: jax.Array | None = None,
-    ) -> tuple[Complex[Array, "batch targets ..."], ...]:
+    ) -> tuple[Complex[AnyArray, "batch targets ..."], ...]:
         """Per-block, per-variable states `(B, C, ...)` after each variable's tokens,
         from `states` (default: zero). Padding tokens leave a state unchanged."""
         u = _linear(self.token_in, batch.obs) + self.embed[:, None]
@@ -222,9 +222,9 @@ class VariableClockNet(eqx.Module):
 
     def decode(
         self,
-        states: tuple[Complex[Array, "batch targets ..."], ...],
+        states: tuple[Complex[AnyArray, "batch targets ..."], ...],
         batch: VariableBatch,
-    ) -> tuple[Float[Array, "batch queries targets"], Float[Array, "batch queries targets"]]:
+    ) -> tuple[Float[AnyArray, "batch queries targets"], Float[AnyArray, "batch queries targets"]]:
         """Means and scales `(B, Q, C)` at the query times of `batch` from the states.
 
         Each variable's states are carried with no input from its last observation to
@@ -262,12 +262,14 @@ class VariableClockNet(eqx.Module):
         out = out + self.bias
         return blend_parts(out[..., 0], out[..., 1], out[..., 2:], locf, level)
 
-    def _read(self, states) -> Float[Array, "*batch hidden"]:
+    def _read(self, states) -> Float[AnyArray, "*batch hidden"]:
         """Every block's read-out of `states`, mixed to width H."""
         reads = [blk.ssm.output(x) for blk, x in zip(self.stack.blocks, states, strict=True)]
         return _linear(self.readout, jnp.concatenate(reads, axis=-1))
 
-    def _across(self, tokens: Float[Array, "targets hidden"]) -> Float[Array, "targets hidden"]:
+    def _across(
+        self, tokens: Float[AnyArray, "targets hidden"]
+    ) -> Float[AnyArray, "targets hidden"]:
         x = jax.vmap(self.norm)(tokens)
         return tokens + self.attention(x, x, x)
 

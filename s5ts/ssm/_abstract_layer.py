@@ -17,7 +17,7 @@ import contextvars
 import equinox as eqx
 import jax.numpy as jnp
 
-from .._array_types import Array, Complex, Float, Gaps, Seq, State, Step
+from .._array_types import AnyArray, Complex, Float, Seq, State, Step
 from ._discretisation import AbstractDiscretisation
 from ._recurrence import layer_scan
 from ._scans import AbstractScan
@@ -42,7 +42,7 @@ class AbstractSSMLayer(eqx.Module):
     scan_backend: eqx.AbstractVar[AbstractScan]
 
     @abc.abstractmethod
-    def _spectrum(self) -> tuple[Complex[Array, "*state"], Float[Array, "*state"]]:
+    def _spectrum(self) -> tuple[Complex[AnyArray, "*state"], Float[AnyArray, "*state"]]:
         """Continuous eigenvalues `Λ` and per-state step sizes `Δ` (broadcastable)."""
 
     @abc.abstractmethod
@@ -58,7 +58,7 @@ class AbstractSSMLayer(eqx.Module):
     def state_shape(self) -> tuple[int, ...]:
         """Shape of the complex state carried between events."""
 
-    def _coefficients(self, dt: Float[Array, "..."]) -> tuple[State, State]:
+    def _coefficients(self, dt: Float[AnyArray, "..."]) -> tuple[State, State]:
         Lambda, Delta = self._spectrum()
         dt = _checked_gaps(dt)
         dt = jnp.reshape(dt, dt.shape + (1,) * Lambda.ndim)
@@ -80,7 +80,11 @@ class AbstractSSMLayer(eqx.Module):
         """
         return jnp.zeros(tuple(batch_shape) + self.state_shape, self._complex_dtype())
 
-    def scan(self, u: Seq, dt: Gaps, state: State | None = None) -> tuple[Seq, State]:
+    # `scan` and `__call__` take any float arrays and check their shapes themselves
+    # (`_check_inputs`), with messages that say how to fix them.
+    def scan(
+        self, u: Float[AnyArray, "..."], dt: Float[AnyArray, "..."], state: State | None = None
+    ) -> tuple[Seq, State]:
         """Run the whole sequence from `state` (default zero).
 
         **Arguments:**
@@ -98,7 +102,7 @@ class AbstractSSMLayer(eqx.Module):
             state = self.init_state(dt.shape[1:])
         return layer_scan(self, u, _checked_gaps(dt), state)
 
-    def __call__(self, u: Seq, dt: Gaps) -> Seq:
+    def __call__(self, u: Float[AnyArray, "..."], dt: Float[AnyArray, "..."]) -> Seq:
         """Run the sequence from the zero state and keep the outputs only.
 
         **Arguments:**
@@ -113,7 +117,7 @@ class AbstractSSMLayer(eqx.Module):
         return self.scan(u, dt)[0]
 
     def step(
-        self, state: State, u_t: Step, dt_t: Float[Array, "*batch"] | float
+        self, state: State, u_t: Step, dt_t: Float[AnyArray, "*batch"] | float
     ) -> tuple[State, Step]:
         """Advance by one event.
 
@@ -132,7 +136,7 @@ class AbstractSSMLayer(eqx.Module):
         x = Lambda_bar[0] * state + gamma[0] * self._project_in(u_t[None])[0]
         return x, self._project_out(x[None], u_t[None])[0]
 
-    def jump(self, state: State, dt: Float[Array, "*batch"] | float) -> State:
+    def jump(self, state: State, dt: Float[AnyArray, "*batch"] | float) -> State:
         """Advance the state by a span `dt` with no new input: `x ↦ Λ̄(dt) ⊙ x`.
 
         Equal to `step(state, zeros, dt)[0]`; used to carry a state to a query time.
@@ -186,7 +190,7 @@ def unchecked_gaps():
         _CHECK_GAPS.reset(token)
 
 
-def _checked_gaps(dt: Float[Array, "..."]) -> Float[Array, "..."]:
+def _checked_gaps(dt: Float[AnyArray, "..."]) -> Float[AnyArray, "..."]:
     # A negative gap would run the recurrence backwards (unstable); NaN would poison every
     # later state. Raised at run time, so also inside jit, grad and vmap.
     if not _CHECK_GAPS.get():

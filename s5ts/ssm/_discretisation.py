@@ -14,11 +14,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._array_types import Array, Complex, Float
+from .._array_types import AnyArray, Array, Complex, Float
 
 
 @jax.custom_jvp
-def complex_exp(z: Complex[Array, "*shape"]) -> Complex[Array, "*shape"]:
+def complex_exp(z: Complex[AnyArray, "..."]) -> Complex[AnyArray, "..."]:
     """`e^z` for complex `z`; in single precision without XLA's scalar sine and cosine.
 
     On CPU, XLA evaluates the `sin`/`cos` inside a complex64 `exp` one element at a time,
@@ -70,8 +70,8 @@ def _complex_exp_jvp(primals, tangents):
 
 
 def zoh_gain(
-    Lambda: Complex[Array, "*shape"], Delta: Float[Array, "*shape"], Lambda_bar
-) -> Complex[Array, "*shape"]:
+    Lambda: Complex[AnyArray, "..."], Delta: Float[AnyArray, "..."] | float, Lambda_bar
+) -> Complex[AnyArray, "..."]:
     """`(e^{ΛΔ} - 1)/Λ` given `Λ̄ = e^{ΛΔ}`, accurate in float32 for tiny `|ΛΔ|`.
 
     The direct form cancels catastrophically near 0 (~10 % error at |ΛΔ| = 1e-7 in
@@ -90,8 +90,8 @@ def zoh_gain(
 
 
 def _as_complex(
-    Delta: Float[Array, "*shape"], Lambda: Complex[Array, "*shape"]
-) -> Complex[Array, "*shape"]:
+    Delta: Float[AnyArray, "..."] | float, Lambda: Complex[AnyArray, "..."]
+) -> Complex[AnyArray, "..."]:
     # Explicit, so the module runs under strict dtype promotion; the same numbers as
     # the implicit promotion (a zero imaginary part).
     return jnp.asarray(Delta).astype(jnp.result_type(Lambda))
@@ -102,8 +102,8 @@ class AbstractDiscretisation(eqx.Module):
 
     @abc.abstractmethod
     def __call__(
-        self, Lambda: Complex[Array, "*shape"], Delta: Float[Array, "*shape"]
-    ) -> tuple[Complex[Array, "*shape"], Complex[Array, "*shape"]]:
+        self, Lambda: Complex[AnyArray, "..."], Delta: Float[AnyArray, "..."] | float
+    ) -> tuple[Complex[AnyArray, "..."], Complex[AnyArray, "..."]]:
         """Discretise every state over its step.
 
         **Arguments:**
@@ -122,10 +122,10 @@ class AbstractDiscretisation(eqx.Module):
     @abc.abstractmethod
     def partials(
         self,
-        Lambda: Complex[Array, "*shape"],
-        Delta: Float[Array, "*shape"],
-        Lambda_bar: Complex[Array, "*shape"],
-        gamma_bar: Complex[Array, "*shape"],
+        Lambda: Complex[AnyArray, "..."],
+        Delta: Float[AnyArray, "..."] | float,
+        Lambda_bar: Complex[AnyArray, "..."],
+        gamma_bar: Complex[AnyArray, "..."],
     ) -> tuple[Array, Array, Array, Array]:
         """The partial derivatives of `(Λ̄, γ̄)` at a point, from the values there.
 

@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._array_types import Array, Complex, Float
+from .._array_types import AnyArray, Complex, Float
 from ._discretisation import ZOH, AbstractDiscretisation
 from ._initialisers import skew_hippo
 from ._scans import AbstractScan, default_scan
@@ -20,10 +20,10 @@ class AbstractDSSVariant(eqx.Module):
     @abc.abstractmethod
     def output_gains(
         self,
-        W: Complex[Array, "hidden modes"],
-        Lambda: Complex[Array, "1 modes"],
-        Delta: Float[Array, "hidden 1"],
-    ) -> Complex[Array, "hidden modes"]:
+        W: Complex[AnyArray, "hidden modes"],
+        Lambda: Complex[AnyArray, "1 modes"],
+        Delta: Float[AnyArray, "hidden 1"],
+    ) -> Complex[AnyArray, "hidden modes"]:
         """The read-out `C` from the free gains.
 
         **Arguments:**
@@ -85,12 +85,12 @@ class DSSLayer(AbstractSISOLayer):
     `Re Σ_n C x` with no conjugate pairing.
     """
 
-    Lambda_log_neg_re: Float[Array, " modes"]
-    Lambda_im: Float[Array, " modes"]
-    W_re: Float[Array, "hidden modes"]
-    W_im: Float[Array, "hidden modes"]
-    D: Float[Array, " hidden"]
-    log_step: Float[Array, " hidden"]
+    Lambda_log_neg_re: Float[AnyArray, " modes"]
+    Lambda_im: Float[AnyArray, " modes"]
+    W_re: Float[AnyArray, "hidden modes"]
+    W_im: Float[AnyArray, "hidden modes"]
+    D: Float[AnyArray, " hidden"]
+    log_step: Float[AnyArray, " hidden"]
     hidden_size: int = eqx.field(static=True)
     state_size: int = eqx.field(static=True)
     variant: AbstractDSSVariant

@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._array_types import Array, Float
+from .._array_types import AnyArray, Float
 from ._discretisation import ZOH, AbstractDiscretisation
 from ._initialisers import s4d_init
 from ._scans import AbstractScan, default_scan
@@ -85,14 +85,14 @@ class S4DLayer(AbstractSISOLayer):
     standard normal, output `2 Re(·)`.
     """
 
-    Lambda_log_neg_re: Float[Array, "hidden modes"]
-    Lambda_im: Float[Array, "hidden modes"]
-    B_re: Float[Array, "hidden modes"]
-    B_im: Float[Array, "hidden modes"]
-    C_re: Float[Array, "hidden modes"]
-    C_im: Float[Array, "hidden modes"]
-    D: Float[Array, " hidden"]
-    log_step: Float[Array, " hidden"]
+    Lambda_log_neg_re: Float[AnyArray, "hidden modes"]
+    Lambda_im: Float[AnyArray, "hidden modes"]
+    B_re: Float[AnyArray, "hidden modes"]
+    B_im: Float[AnyArray, "hidden modes"]
+    C_re: Float[AnyArray, "hidden modes"]
+    C_im: Float[AnyArray, "hidden modes"]
+    D: Float[AnyArray, " hidden"]
+    log_step: Float[AnyArray, " hidden"]
     hidden_size: int = eqx.field(static=True)
     state_size: int = eqx.field(static=True)
     init: AbstractS4DInit

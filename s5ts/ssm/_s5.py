@@ -5,7 +5,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._array_types import Array, Float
+from .._array_types import AnyArray, Float
 from ._abstract_layer import AbstractSSMLayer
 from ._discretisation import ZOH, AbstractDiscretisation
 from ._initialisers import s5_init
@@ -24,14 +24,14 @@ class S5Layer(AbstractSSMLayer):
     initialisation and then learned freely.
     """
 
-    Lambda_log_neg_re: Float[Array, " state"]
-    Lambda_im: Float[Array, " state"]
-    B_re: Float[Array, "state hidden"]
-    B_im: Float[Array, "state hidden"]
-    C_re: Float[Array, "hidden state"]
-    C_im: Float[Array, "hidden state"]
-    D: Float[Array, " hidden"]
-    log_step: Float[Array, " state"]
+    Lambda_log_neg_re: Float[AnyArray, " state"]
+    Lambda_im: Float[AnyArray, " state"]
+    B_re: Float[AnyArray, "state hidden"]
+    B_im: Float[AnyArray, "state hidden"]
+    C_re: Float[AnyArray, "hidden state"]
+    C_im: Float[AnyArray, "hidden state"]
+    D: Float[AnyArray, " hidden"]
+    log_step: Float[AnyArray, " state"]
     hidden_size: int = eqx.field(static=True)
     state_size: int = eqx.field(static=True)
     conj_sym: bool = eqx.field(static=True)

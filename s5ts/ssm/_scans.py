@@ -14,7 +14,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from .._array_types import Array, Complex
+from .._array_types import AnyArray, Complex
 
 
 class AbstractScan(eqx.Module):
@@ -32,12 +32,12 @@ class AbstractScan(eqx.Module):
 
     def __call__(
         self,
-        a: Complex[Array, " length *state"],
-        b: Complex[Array, " length *state"],
-        x0: Complex[Array, "*state"],
+        a: Complex[AnyArray, " length *state"],
+        b: Complex[AnyArray, " length *state"],
+        x0: Complex[AnyArray, "*state"],
         *,
         reverse: bool = False,
-    ) -> Complex[Array, " length *state"]:
+    ) -> Complex[AnyArray, " length *state"]:
         """Run the recurrence from `x0`.
 
         **Arguments:**

@@ -9,17 +9,19 @@ import abc
 
 import jax.numpy as jnp
 
-from .._array_types import Array, Complex, Float, Seq
+from .._array_types import AnyArray, Complex, Float, Seq
 from ._abstract_layer import AbstractSSMLayer
 
 
 class AbstractSISOLayer(AbstractSSMLayer):
     @abc.abstractmethod
-    def _io(self) -> tuple[Complex[Array, "hidden modes"], Complex[Array, "hidden modes"], float]:
+    def _io(
+        self,
+    ) -> tuple[Complex[AnyArray, "hidden modes"], Complex[AnyArray, "hidden modes"], float]:
         """Input gains `B`, output gains `C` (both `(H, N)`) and the output factor."""
 
     @abc.abstractmethod
-    def _feedthrough(self) -> Float[Array, " hidden"]:
+    def _feedthrough(self) -> Float[AnyArray, " hidden"]:
         """`D`."""
 
     @property
@@ -34,7 +36,7 @@ class AbstractSISOLayer(AbstractSSMLayer):
         _, C, factor = self._io()
         return factor * jnp.real(jnp.sum(C * x, axis=-1)) + self._feedthrough() * u
 
-    def kernel(self, length: int, dt: float = 1.0) -> Float[Array, "length hidden"]:
+    def kernel(self, length: int, dt: float = 1.0) -> Float[AnyArray, "length hidden"]:
         """The impulse response on a regular grid with gap `dt`.
 
         `K[l, h] = factor · Re Σ_n C[h,n] γ̄[h,n] B[h,n] Λ̄[h,n]^l` (Vandermonde form),

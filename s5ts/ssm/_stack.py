@@ -14,7 +14,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from .._array_types import Array, Complex, Float, Gaps, Valid
+from .._array_types import AnyArray, Complex, Float, Gaps, Valid
 from ._abstract_layer import AbstractSSMLayer
 from ._bidirectional import Bidirectional
 
@@ -55,10 +55,10 @@ class SSMBlock(eqx.Module):
         h = jax.nn.gelu(y, approximate=False)
         if key is not None and self.dropout > 0:
             k1, k2 = jax.random.split(key)
-            h = h * _dropout_mask(k1, h.shape[1:], self.dropout)
+            h = h * _dropout_mask(k1, h.shape[1:], self.dropout, h.dtype)
         h = h * jax.nn.sigmoid(h @ self.gate.weight.T + self.gate.bias)
         if key is not None and self.dropout > 0:
-            h = h * _dropout_mask(k2, h.shape[1:], self.dropout)
+            h = h * _dropout_mask(k2, h.shape[1:], self.dropout, h.dtype)
         return h
 
     def scan(self, x, dt, valid, state=None, *, key=None):
@@ -98,9 +98,9 @@ class SSMBlock(eqx.Module):
         return state, x_t + self._mix(y[None], None)[0]
 
 
-def _dropout_mask(key, shape, rate):
+def _dropout_mask(key, shape, rate, dtype):
     # One mask per series (the shape excludes time), shared over all its events.
-    return jax.random.bernoulli(key, 1 - rate, shape) / (1 - rate)
+    return jax.random.bernoulli(key, 1 - rate, shape).astype(dtype) / (1 - rate)
 
 
 class SSMStack(eqx.Module):
@@ -140,7 +140,7 @@ class SSMStack(eqx.Module):
             for s, k in zip(ssms, keys[n_layers + 1 :], strict=True)
         )
 
-    def init_state(self, batch_shape: tuple[int, ...] = ()) -> tuple[Complex[Array, "..."], ...]:
+    def init_state(self, batch_shape: tuple[int, ...] = ()) -> tuple[Complex[AnyArray, "..."], ...]:
         """The zero states, the states before the first event.
 
         **Arguments:**
@@ -155,13 +155,13 @@ class SSMStack(eqx.Module):
 
     def scan(
         self,
-        x: Float[Array, "length *batch features"],
+        x: Float[AnyArray, "length *batch features"],
         dt: Gaps,
         valid: Valid | None = None,
-        states: Sequence[Complex[Array, "..."]] | None = None,
+        states: Sequence[Complex[AnyArray, "..."]] | None = None,
         *,
         key: jax.Array | None = None,
-    ) -> tuple[Float[Array, "length *batch hidden"], tuple[Complex[Array, "..."], ...]]:
+    ) -> tuple[Float[AnyArray, "length *batch hidden"], tuple[Complex[AnyArray, "..."], ...]]:
         """Run all events.
 
         **Arguments:**
@@ -192,7 +192,7 @@ class SSMStack(eqx.Module):
     def _encode(self, x):
         return x @ self.encoder.weight.T + self.encoder.bias
 
-    def __call__(self, x, dt, valid=None, *, key=None) -> Float[Array, "length *batch hidden"]:
+    def __call__(self, x, dt, valid=None, *, key=None) -> Float[AnyArray, "length *batch hidden"]:
         """Outputs only, from zero states.
 
         **Arguments:**
@@ -205,7 +205,7 @@ class SSMStack(eqx.Module):
         """
         return self.scan(x, dt, valid, key=key)[0]
 
-    def step(self, states, x_t: Float[Array, "*batch features"], dt_t):
+    def step(self, states, x_t: Float[AnyArray, "*batch features"], dt_t):
         """Advance by one new event `x_t` arriving `dt_t` after the previous one.
 
         **Arguments:**
