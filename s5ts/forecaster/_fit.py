@@ -33,7 +33,7 @@ from ._fitted import (
     Architecture,
     FittedForecaster,
     input_bounds,
-    panel_features,
+    scaled_series,
     to_model_span,
 )
 from ._predict import PREDICT_QUERIES
@@ -87,8 +87,7 @@ def _read(params, df, static_df, val_df, names, fingerprint_it: bool) -> Trainin
     bounds = input_bounds(panel.values, scaler)
 
     def features(p):
-        s = np.zeros((p.n_series, 0)) if p.static is None else p.static
-        return panel_features(p, time_scale, scaler, (s - static_mean) / static_std, bounds)
+        return scaled_series(p, time_scale, scaler, static_mean, static_std, bounds)
 
     every = features(panel)  # times and float32 values per series: features come per batch
     rng = np.random.default_rng(params["random_state"])

@@ -36,7 +36,7 @@ from .._batches import sample_batch
 from ..data import ConversionReport, Scaler, TimeScale, as_frame, read_panel
 from ..network import SharedClock
 from ._checks import check_observed
-from ._fitted import input_bounds, panel_features
+from ._fitted import input_bounds, scaled_series
 from ._training_data import TrainingData, read_val_panel, warn_excluded, without_values
 
 
@@ -122,8 +122,7 @@ def read_chunked(params, df, static_df, val_df, names: dict, chunk_size):
     static_std = np.where(static_std > 0, static_std, 1.0)
 
     def features(panel):
-        s = np.zeros((panel.n_series, 0)) if panel.static is None else panel.static
-        return panel_features(panel, time_scale, scaler, (s - static_mean) / static_std, bounds)
+        return scaled_series(panel, time_scale, scaler, static_mean, static_std, bounds)
 
     val_series = None
     if val_df is not None:

@@ -122,15 +122,12 @@ class FittedForecaster:
 
     def features(self, panel: Panel) -> list[Series]:
         """Every series' event features, in model units."""
-        return panel_features(
-            panel, self.time_scale, self.scaler, self.statics(panel), self.input_bounds
-        )
+        scalings = (self.time_scale, self.scaler, self.static_mean, self.static_std)
+        return scaled_series(panel, *scalings, self.input_bounds)
 
     def statics(self, panel: Panel) -> np.ndarray:
         """(S, K) normalised static covariates of the panel's series (zeros without any)."""
-        k = len(self.static_mean)
-        static = np.zeros((panel.n_series, k)) if panel.static is None else panel.static
-        return (static - self.static_mean) / self.static_std
+        return normalised_statics(panel, self.static_mean, self.static_std)
 
     def span(self, x, what: str) -> float:
         """A user's span (`horizon`, `h`, ...) in model units; errors name `what`."""
@@ -211,6 +208,19 @@ def panel_features(
         Series(t[a:b], y[a:b], static[i], bounds)
         for i, (a, b) in enumerate(zip(panel.indptr[:-1], panel.indptr[1:], strict=True))
     ]
+
+
+def normalised_statics(panel: Panel, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """(S, K) static covariates of the panel's series, normalised by the training
+    `mean` and `std` (K,) (zeros without any)."""
+    static = np.zeros((panel.n_series, len(mean))) if panel.static is None else panel.static
+    return (static - mean) / std
+
+
+def scaled_series(panel: Panel, time_scale, scaler, static_mean, static_std, bounds):
+    """`panel_features` with the statics normalised: every series as a fit scales it."""
+    statics = normalised_statics(panel, static_mean, static_std)
+    return panel_features(panel, time_scale, scaler, statics, bounds)
 
 
 def scaled_values(values: np.ndarray, scaler: Scaler, rows: int = 1 << 16) -> np.ndarray:
