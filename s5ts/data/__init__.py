@@ -24,6 +24,6 @@ from ._reader import (
     check_magnitude as check_magnitude,
     read_panel as read_panel,
 )
-from ._scaler import Scaler as Scaler
+from ._scaler import Moments as Moments, Scaler as Scaler
 from ._timekind import DtypeSpec as DtypeSpec, TimeKind as TimeKind
 from ._timescale import TimeScale as TimeScale, parse_span_ns as parse_span_ns

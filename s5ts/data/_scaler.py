@@ -41,18 +41,9 @@ class Scaler:
         values = data.values if isinstance(data, Panel) else np.asarray(data, dtype=np.float64)
         if values.ndim != 2:
             raise ValueError(f"expected (N, C) values, got shape {values.shape}")
-        n_cols = values.shape[1]
-        count, mean, std, magnitude = (np.zeros(n_cols) for _ in range(4))
-        for j in range(n_cols):  # a column at a time: no whole-array temporaries
-            col = values[:, j]
-            col = col[~np.isnan(col)]
-            count[j] = len(col)
-            if len(col):
-                mean[j] = col.mean()
-                std[j] = np.sqrt(np.mean((col - mean[j]) ** 2))
-                magnitude[j] = np.abs(col).max()
+        moments = Moments(values.shape[1]).add(values).moments()
         names = data.target_cols if isinstance(data, Panel) else self.target_cols
-        fitted = Scaler.from_moments(count, mean, std, magnitude, names)
+        fitted = Scaler.from_moments(*moments, names)
         self.mean, self.std, self.target_cols = fitted.mean, fitted.std, fitted.target_cols
         return self
 
@@ -154,3 +145,66 @@ class Scaler:
     def __repr__(self) -> str:
         n = None if self.mean is None else len(self.mean)
         return f"Scaler(n_variables={n})"
+
+
+class Moments:
+    """Per-column count, mean, second central moment and magnitude of the non-NaN values
+    of (N, C) blocks, merged block by block (Chan et al.'s pairwise update); one block
+    gives exactly the direct computation.
+
+    **Arguments:**
+
+    - `n_cols`: the number of columns C.
+    """
+
+    def __init__(self, n_cols: int):
+        self.n, self.mean, self.m2, self.magnitude = (np.zeros(n_cols) for _ in range(4))
+
+    def add(self, block: np.ndarray) -> "Moments":
+        """Merge in the non-NaN values of a block, a column at a time (no whole-block
+        temporaries).
+
+        **Arguments:**
+
+        - `block`: `(N, C)` values, NaN where unobserved.
+
+        **Returns:**
+
+        The moments themselves, updated.
+        """
+        for j in range(block.shape[1]):
+            col = block[:, j]
+            col = col[~np.isnan(col)]
+            if not len(col):
+                continue
+            n_b, mean_b = len(col), col.mean()
+            m2_b = np.sum((col - mean_b) ** 2)
+            magnitude = np.abs(col).max()
+            if self.n[j] == 0:  # the first values: exactly as computed directly
+                self.n[j], self.mean[j], self.m2[j], self.magnitude[j] = (
+                    n_b,
+                    mean_b,
+                    m2_b,
+                    magnitude,
+                )
+                continue
+            n = self.n[j] + n_b
+            delta = mean_b - self.mean[j]
+            self.mean[j] += delta * n_b / n
+            self.m2[j] += m2_b + delta**2 * self.n[j] * n_b / n
+            self.n[j] = n
+            self.magnitude[j] = max(self.magnitude[j], magnitude)
+        return self
+
+    def moments(self):
+        """The moments so far.
+
+        **Returns:**
+
+        `(count, mean, std, magnitude)`, each `(C,)`: the number of values, their mean,
+        population standard deviation and largest absolute value (what
+        `Scaler.from_moments` takes).
+        """
+        with np.errstate(invalid="ignore", divide="ignore"):
+            std = np.where(self.n > 0, np.sqrt(self.m2 / self.n), 0.0)
+        return self.n, self.mean, std, self.magnitude

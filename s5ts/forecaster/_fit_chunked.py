@@ -33,7 +33,7 @@ import numpy as np
 import polars as pl
 
 from .._batches import sample_batch
-from ..data import ConversionReport, Scaler, TimeScale, as_frame, read_panel
+from ..data import ConversionReport, Moments, Scaler, TimeScale, as_frame, read_panel
 from ..network import SharedClock
 from ._checks import check_observed
 from ._fitted import input_bounds, scaled_series
@@ -86,7 +86,7 @@ def read_chunked(params, df, static_df, val_df, names: dict, chunk_size):
     template = without_values(first)
     provisional = TimeScale().fit(first)
     n_targets = len(first.target_cols)
-    values, static_moments = _Moments(n_targets), _Moments(len(first.static_cols))
+    values, static_moments = Moments(n_targets), Moments(len(first.static_cols))
     seed = params["random_state"]
     sample = _Reservoir(n_targets, _SAMPLE, np.random.default_rng([seed, 2]))
     gaps = _Reservoir(1, _GAPS, np.random.default_rng([seed, 3]))
@@ -266,35 +266,6 @@ class _Reservoir:
         for j, (_, v) in enumerate(self.kept):
             out[: len(v), j] = v
         return out
-
-
-class _Moments:
-    """Per-column count, mean, second central moment and magnitude of the non-NaN values
-    of (N, C) blocks, merged block by block (Chan et al.'s pairwise update)."""
-
-    def __init__(self, n_cols: int):
-        self.n, self.mean, self.m2, self.magnitude = (np.zeros(n_cols) for _ in range(4))
-
-    def add(self, block: np.ndarray) -> None:
-        for j in range(block.shape[1]):
-            col = block[:, j]
-            col = col[~np.isnan(col)]
-            if not len(col):
-                continue
-            n_b, mean_b = len(col), col.mean()
-            m2_b = np.sum((col - mean_b) ** 2)
-            n = self.n[j] + n_b
-            delta = mean_b - self.mean[j]
-            self.mean[j] += delta * n_b / n
-            self.m2[j] += m2_b + delta**2 * self.n[j] * n_b / n
-            self.n[j] = n
-            self.magnitude[j] = max(self.magnitude[j], np.abs(col).max())
-
-    def moments(self):
-        """`(count, mean, population std, magnitude)`, each (C,)."""
-        with np.errstate(invalid="ignore", divide="ignore"):
-            std = np.where(self.n > 0, np.sqrt(self.m2 / self.n), 0.0)
-        return self.n, self.mean, std, self.magnitude
 
 
 def _check(params, chunk_size) -> None:
