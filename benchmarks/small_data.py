@@ -193,10 +193,18 @@ def fit_predict(train_df, hist, queries, draw: int, args) -> tuple[np.ndarray, d
     info = {
         "fit_seconds": fit_s,
         "predict_seconds": predict_s,
-        "steps": len(model.history_.get("train_loss", [])),
+        # Steps and best step of each network: lists when the fit trained one per fold.
+        "networks": model.architecture_.members,
+        "steps": _per_network(model.history_.get("train_loss", []), len),
         "best_step": model.history_.get("best_step"),
     }
     return pred, info
+
+
+def _per_network(value, f):
+    """`f(value)`, or `[f(v) for v in value]` when the fit kept one history per network."""
+    nested = bool(value) and isinstance(value[0], list)
+    return [f(v) for v in value] if nested else f(value)
 
 
 def run_draw(df, pool, n: int, draw: int, task, args) -> dict:
@@ -232,7 +240,14 @@ def collect(runs: list[dict]) -> dict:
     """One training size's JSON entry: per-draw lists."""
     entry = {m: [r["scores"][m]["mse"] for r in runs] for m in METHODS}
     entry |= {f"mae_{m}": [r["scores"][m]["mae"] for r in runs] for m in METHODS}
-    for key in ("fit_seconds", "predict_seconds", "steps", "best_step", "train_rows"):
+    for key in (
+        "fit_seconds",
+        "predict_seconds",
+        "networks",
+        "steps",
+        "best_step",
+        "train_rows",
+    ):
         entry[key] = [r[key] for r in runs]
     entry["rel_change"] = [
         rel_change(

@@ -65,17 +65,29 @@ def average_decay(ema_decay: float, step: int) -> float:
     return min(ema_decay, (1 + step) / (10 + step))
 
 
-def validation_scores(model: eqx.Module, batches: Iterable[AnyBatch]) -> dict[str, float]:
-    """MSE of the model and of the simple forecasts on held-out batches, per variable then
-    averaged over the variables (scaled units): `model`, `locf` (last observed value),
-    `series_mean` (the series' mean so far) and `train_mean` (the training mean). The
-    history is read as the model reads it (values clipped to the input bounds)."""
+def held_out_forecasts(held_out: Sequence[tuple[eqx.Module, Iterable[AnyBatch]]]):
+    """`(mean, scale, batch)` for every batch of every `(model, batches)` pair (numpy,
+    float64): each network's forecasts of the series it was validated on."""
+    for model, batches in held_out:
+        for batch in batches:
+            mean, scale = forecast_batch(model, batch)
+            yield np.asarray(mean, np.float64), np.asarray(scale, np.float64), batch
+
+
+def validation_scores(
+    held_out: Sequence[tuple[eqx.Module, Iterable[AnyBatch]]],
+) -> dict[str, float]:
+    """MSE of the models and of the simple forecasts on held-out batches, per variable
+    then averaged over the variables (scaled units): `model`, `locf` (last observed
+    value), `series_mean` (the series' mean so far) and `train_mean` (the training mean).
+    `held_out` pairs each network with its own held-out batches (one pair, or one per
+    fold: the scores then pool every fold's targets). The history is read as the model
+    reads it (values clipped to the input bounds); {} when nothing was held out."""
     sq: dict[str, np.ndarray] = {}
     count = 0.0
-    for batch in batches:
-        mean, _ = forecast_batch(model, batch)
+    for mean, _, batch in held_out_forecasts(held_out):
         preds = {
-            "model": np.asarray(mean),
+            "model": mean,
             "locf": np.broadcast_to(batch.locf[:, None], batch.y.shape),
             "series_mean": np.broadcast_to(batch.level[:, None], batch.y.shape),
             "train_mean": np.zeros(batch.y.shape, np.float32),
@@ -94,14 +106,17 @@ CALIBRATION_PROBS = np.linspace(0.005, 0.995, 199)  # where residual quantiles a
 _MIN_RESIDUALS = 200  # fewer residuals of a target: the pooled quantiles serve it
 
 
-def residual_quantiles(model: eqx.Module, batches: Iterable[AnyBatch]) -> np.ndarray:
+def residual_quantiles(held_out: Sequence[tuple[eqx.Module, Iterable[AnyBatch]]]) -> np.ndarray:
     """(C, G) quantiles of the standardised residuals `(y - mean) / scale` of held-out
     forecasts at `CALIBRATION_PROBS`, per target, where the intervals' quantiles are
     read instead of the Gaussian's (empty (0, G) when nothing was held out). A target
-    with few held-out values takes the quantiles pooled over every target."""
+    with few held-out values takes the quantiles pooled over every target.
+
+    `held_out` is as in `validation_scores`. With one network per fold each residual is
+    that network's own on its fold; their mixture's forecast is at least as spread and
+    usually closer, so its intervals come out a little wide rather than narrow."""
     per: list[list[np.ndarray]] = []
-    for batch in batches:
-        mean, scale = (np.asarray(a, np.float64) for a in forecast_batch(model, batch))
+    for mean, scale, batch in held_out_forecasts(held_out):
         r = (batch.y - mean) / scale
         if not per:
             per = [[] for _ in range(r.shape[-1])]
@@ -142,7 +157,10 @@ class StepInfo:
     """What a `fit` callback receives after each completed step.
 
     `val_loss` is None except at validation steps; `best_step` is the step of the best
-    validation loss so far (0 = the initial weights). Return True to stop training.
+    validation loss so far (0 = the initial weights). With `folds > 1` the fit trains
+    one network per fold, one after another, and `step` starts again at 1 for each;
+    `fold` says which. Return True to stop training (the networks trained so far are
+    kept).
     """
 
     step: int
@@ -150,6 +168,8 @@ class StepInfo:
     loss: float
     val_loss: float | None
     best_step: int
+    fold: int = 0  # which network is training (0-based; one per fold with `folds > 1`)
+    folds: int = 1  # how many networks the fit trains
 
 
 @dataclass(frozen=True)
@@ -202,6 +222,7 @@ def train(
     checkpoint=None,
     warmup: Sequence[AnyBatch] = (),
     ema_decay: float = 0.0,
+    fold: tuple[int, int] = (0, 1),
 ) -> TrainResult:
     """Train for up to `max_steps`; validate every `eval_every` steps, stop after `patience`
     evaluations without improvement and return the best weights (the last ones without
@@ -209,7 +230,8 @@ def train(
     `loss` is minimised, `val_metric` (default: `loss`) selects the weights; `weights`
     (C,) are per-target weights for both. With `ema_decay > 0` an exponential moving
     average of the weights (`average_decay`) is what is validated and returned; with 0,
-    the weights themselves.
+    the weights themselves. `fold` (which, of how many) is this network's place among a
+    fit's networks, shown in the progress bar and passed to the callbacks.
 
     `warmup` batches (one of every shape `sample()` can draw) are compiled before the
     first step. A non-finite loss, Ctrl-C or a callback returning True stop early with the
@@ -258,7 +280,11 @@ def train(
         if ema_decay > 0:
             moving_average(state.average, state.model, np.float32(ema_decay))
     bar = tqdm(
-        total=max_steps, initial=state.step, disable=not verbose, desc="s5ts fit", leave=False
+        total=max_steps,
+        initial=state.step,
+        disable=not verbose,
+        desc="s5ts fit" + (f" {fold[0] + 1}/{fold[1]}" if fold[1] > 1 else ""),
+        leave=False,
     )
     try:
         while stopped is None and state.step < max_steps:
@@ -287,7 +313,7 @@ def train(
                 stopped = "early_stopping"
             if checkpoint is not None and step % eval_every == 0:
                 checkpoint.save(state)
-            info = StepInfo(step, max_steps, loss, val, state.best_step)
+            info = StepInfo(step, max_steps, loss, val, state.best_step, *fold)
             if any([bool(cb(info)) for cb in callbacks]) and stopped is None:
                 stopped = "callback"
             bar.set_postfix({"loss": loss} | ({} if val is None else {"val": val}), refresh=False)

@@ -11,4 +11,5 @@ TINY = dict(
     horizon=12.0,
     random_state=3,
     verbose=False,
+    folds=1,  # one network; tests of cross-fitted ensembles ask for folds themselves
 )

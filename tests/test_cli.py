@@ -16,7 +16,9 @@ from s5ts.cli import main
 from s5ts.datasets import synthetic_vitals
 
 
-TINY = "--hidden-size 8 --state-size 8 --blocks 1 --n-layers 1 --batch-size 4 --max-steps 3"
+TINY = (
+    "--hidden-size 8 --state-size 8 --blocks 1 --n-layers 1 --batch-size 4 --max-steps 3 --folds 1"
+)
 
 
 @pytest.fixture(scope="module")
@@ -291,7 +293,11 @@ def test_fit_ctrl_c_saves_the_best_model_and_resumes(files, capsys, monkeypatch)
         m.setattr(S5Forecaster, "fit", press_ctrl_c_at_step_2)
         code, _, err = _run(capsys, *argv)
     assert code == 130
-    assert "interrupted: saved the best model so far (step " in err and f"to {out}" in err
+    assert (
+        "interrupted: saved the best model so far (" in err
+        and "best step" in err
+        and f"to {out}" in err
+    )
     assert "--overwrite to resume" in err
     model = S5Forecaster.load(out)
     assert model.history_["stopped"] == "interrupted"

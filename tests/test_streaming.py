@@ -31,12 +31,16 @@ def data():
 
 
 @pytest.fixture(
-    scope="module", params=[s5ts.SharedClock(), s5ts.VariableClocks()], ids=["shared", "own"]
+    scope="module",
+    params=[(s5ts.SharedClock(), 1), (s5ts.VariableClocks(), 1), (s5ts.SharedClock(), 3)],
+    ids=["shared", "own", "shared-3-folds"],
 )
 def fitted(data, request):
-    # Both networks: one clock for every event, or each variable on its own clock.
+    # Both networks: one clock for every event, or each variable on its own clock; and a
+    # cross-fitted ensemble (one network per fold, states carried per member).
     df, static_df = data
-    return s5ts.S5Forecaster(**TINY, network=request.param).fit(df, static_df)
+    network, folds = request.param
+    return s5ts.S5Forecaster(**(TINY | dict(folds=folds)), network=network).fit(df, static_df)
 
 
 @pytest.fixture(scope="module")
@@ -46,9 +50,13 @@ def sharp(fitted):
     history; random weights make every feature and state matter, so that a wrong feature
     fails the comparisons below by far more than their tolerance."""
     est = copy.deepcopy(fitted)
-    last = est.model_.head.layers[-1]
+
+    def network(m):  # an ensemble's head weights have a leading member axis
+        return m.members if isinstance(m, s5ts.network.Ensemble) else m
+
+    last = network(est.model_).head.layers[-1]
     weight = jax.random.normal(jax.random.key(7), last.weight.shape)
-    model = eqx.tree_at(lambda m: m.head.layers[-1].weight, est.model_, weight)
+    model = eqx.tree_at(lambda m: network(m).head.layers[-1].weight, est.model_, weight)
     est.fitted_ = est.fitted_.replace(model=model)
     return est
 

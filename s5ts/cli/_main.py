@@ -256,12 +256,10 @@ def _fit(args) -> int:
         return _save_diverged(model, args, err)
     if _is_primary():
         model.save(args.model_dir)
-    hist = model.history_
     _say(
         args,
         f"fitted on {model.report_.n_series} series ({model.report_.n_input_rows} rows), "
-        f"{len(hist['train_loss'])} steps, best step {hist['best_step']} ({hist['stopped']}); "
-        f"saved to {args.model_dir}",
+        f"{model.fitted_.training_summary()}; saved to {args.model_dir}",
     )
     return 0
 
@@ -274,7 +272,7 @@ def _save_interrupted(model, args) -> int:
     if args.checkpoint_dir is not None:
         resume = f"; run the same command with --overwrite to resume from {args.checkpoint_dir}"
     print(
-        f"s5ts: interrupted: saved the best model so far (step {model.history_['best_step']}) "
+        f"s5ts: interrupted: saved the best model so far ({model.fitted_.training_summary()}) "
         f"to {args.model_dir}{resume}",
         file=sys.stderr,
     )
@@ -287,7 +285,7 @@ def _save_diverged(model, args, err: FloatingPointError) -> int:
         model.save(args.model_dir)
     print(
         f"s5ts: error: the training loss became NaN/inf; saved the best model before it "
-        f"(step {model.history_['best_step']}) to {args.model_dir}. Try a smaller "
+        f"({model.fitted_.training_summary()}) to {args.model_dir}. Try a smaller "
         "--learning-rate, or check the data for extreme values.",
         file=sys.stderr,
     )

@@ -108,6 +108,8 @@ def _kind(hp: Hyperparameter) -> dict:
         return {"choices": list(hp.choices), "metavar": "{" + ",".join(hp.choices) + "}"}
     if hp.name == "target_weights":
         return {"type": weight, "nargs": "+", "metavar": "NAME=WEIGHT"}
+    if hp.name == "folds":
+        return {"type": _auto_or_int, "metavar": "{auto,N}"}
     if hp.default is None:
         return {"type": span, "metavar": "SPAN"}
     if isinstance(hp.default, bool):
@@ -125,3 +127,13 @@ def _boolean(text: str) -> bool:
     if text.lower() in ("false", "0", "no"):
         return False
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def _auto_or_int(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        msg = f"expected 'auto' or a whole number, got {text!r}"
+        raise argparse.ArgumentTypeError(msg) from None

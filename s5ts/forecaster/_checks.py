@@ -37,6 +37,9 @@ def check_hyperparameters(params: dict) -> None:
             f"state_size ({params['state_size']}) must be a multiple of 2 * blocks "
             f"({2 * params['blocks']})"
         )
+    folds = params["folds"]
+    if folds != "auto" and (not _is_int(folds) or folds < 1):
+        raise ValueError(f"folds must be 'auto' or a positive int, got {folds!r}")
     if not _is_int(params["random_state"]):
         raise TypeError(f"random_state must be an int seed, got {params['random_state']!r}")
     as_loss(params["val_metric"], "val_metric")

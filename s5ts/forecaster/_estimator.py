@@ -38,7 +38,9 @@ class S5Forecaster:
     `time_scale_`, `horizon_`, `history_`, `model_`, ...). The spans `horizon_` and
     `context_` are in the data's own units (a number in its time unit, or a
     `numpy.timedelta64` for datetimes), like the hyperparameters; `fitted_.horizon` and
-    `fitted_.context` hold them in the model's internal units.
+    `fitted_.context` hold them in the model's internal units. `history_` holds the
+    training losses, the best step and why training stopped; when the fit kept more
+    than one network (`folds`), each of its entries is a list with one item per network.
 
     A fitted forecaster pickles (`pickle`, `joblib`) through the format of `save`: JSON
     and raw weight bytes, checked on unpickling like `load` checks files.
@@ -71,6 +73,15 @@ class S5Forecaster:
     - `batch_size`: series per training step.
     - `max_steps`: most training steps.
     - `val_size`: fraction of series held out for early stopping when no `val_df` is given.
+    - `folds`: how many networks `fit` trains when it holds out series itself. With
+      `k > 1` the series are split into `k` folds and one network is trained per fold,
+      validated (early stopping, the baseline comparison, the interval calibration) on
+      the fold it did not train on; the forecast is the mixture of the `k` networks (a
+      cross-fitted ensemble: every series trains `k - 1` of them, and `val_size` is
+      not used). `"auto"` (the default): `round(1 / val_size)` folds (5) when `fit` is
+      given fewer than 1,000 series, where one network's variance is a large part of
+      its error and each fit takes seconds, and one network otherwise, or when `val_df`,
+      `chunk_size` or `checkpoint_dir` is given. `1`: one network.
     - `eval_every`: steps between validations.
     - `patience`: validations without improvement before training stops early.
     - `val_metric`: what selects the kept weights on the held-out series:
@@ -111,6 +122,7 @@ class S5Forecaster:
         batch_size: int = 32,
         max_steps: int = 1000,
         val_size: float = 0.2,
+        folds: int | str = "auto",
         eval_every: int = 50,
         patience: int = 10,
         val_metric: AbstractLoss | str = GaussianNLL(),
@@ -136,6 +148,7 @@ class S5Forecaster:
         self.batch_size = batch_size
         self.max_steps = max_steps
         self.val_size = val_size
+        self.folds = folds
         self.eval_every = eval_every
         self.patience = patience
         self.val_metric = val_metric
@@ -519,10 +532,15 @@ class S5Forecaster:
 def _plain_history(history: dict) -> dict:
     # Losses as Python numbers: a pickle of them holds no numpy or JAX object.
     out = dict(history)
+    folds = isinstance(out.get("best_step"), list)  # one entry per fold
+
+    def each(value, convert):
+        return [convert(v) for v in value] if folds else convert(value)
+
     if "train_loss" in out:
-        out["train_loss"] = [float(x) for x in out["train_loss"]]
+        out["train_loss"] = each(out["train_loss"], lambda ls: [float(x) for x in ls])
     if "val_loss" in out:
-        out["val_loss"] = [(int(s), float(v)) for s, v in out["val_loss"]]
+        out["val_loss"] = each(out["val_loss"], lambda ls: [(int(s), float(v)) for s, v in ls])
     return out
 
 

@@ -5,6 +5,7 @@ training ends early (non-finite loss, Ctrl-C), so the forecaster stays usable wi
 best weights so far; the error is returned beside it for the estimator to raise.
 """
 
+import dataclasses
 import sys
 
 import jax
@@ -24,7 +25,7 @@ from .._losses import as_loss
 from .._optimizer import make_optimizer
 from .._training import residual_quantiles, train, validation_scores
 from ..data import Scaler, TimeScale, read_panel
-from ..network import N_BASELINES
+from ..network import N_BASELINES, Ensemble
 from ..ssm import ZOH
 from ._checks import check_callbacks, check_fit_panel, check_hyperparameters, target_weights
 from ._errors import BaselineWarning
@@ -36,6 +37,7 @@ from ._fitted import (
     scaled_series,
     to_model_span,
 )
+from ._folds import fold_series, n_folds
 from ._predict import PREDICT_QUERIES
 from ._training_data import TrainingData, read_val_panel, warn_excluded, without_values
 from ._user_warnings import warn
@@ -57,6 +59,8 @@ def fit(
     check_hyperparameters(params)
     callbacks = check_callbacks(callbacks)
     names = dict(id_col=id_col, time_col=time_col, target_cols=target_cols)
+    if chunk_size is not None and params["folds"] not in ("auto", 1):
+        n_folds(params, 0, val_df=val_df is not None, chunked=True, resumable=False)  # raises
     if chunk_size is None:
         data = _read(params, df, static_df, val_df, names, checkpoint_dir is not None)
     else:
@@ -91,8 +95,26 @@ def _read(params, df, static_df, val_df, names, fingerprint_it: bool) -> Trainin
 
     every = features(panel)  # times and float32 values per series: features come per batch
     rng = np.random.default_rng(params["random_state"])
-    train_idx, val_series = np.arange(panel.n_series), None
-    if val_panel is not None:
+    train_idx, val_series, folds = np.arange(panel.n_series), None, None
+    k = n_folds(
+        params,
+        panel.n_series,
+        val_df=val_panel is not None,
+        chunked=False,
+        resumable=fingerprint_it,
+    )
+    if k > 1:
+        # One network per fold, validated on it; every series with two events trains
+        # the others (held-out series are picked by index: no copy of the panel).
+        folds = []
+        for held in fold_series(panel.n_series, k, rng):
+            kept = np.setdiff1d(train_idx, held)
+            folds.append(
+                ([every[i] for i in kept if len(every[i].t) >= 2], [every[i] for i in held])
+            )
+        train_feats, val_series = folds[0]
+        shaped = [f for f in every if len(f.t) >= 2]
+    elif val_panel is not None:
         val_series = features(val_panel)
     elif params["val_size"] > 0 and panel.n_series >= 5:
         # Held-out series are picked by index: no copy of the panel is made.
@@ -100,7 +122,9 @@ def _read(params, df, static_df, val_df, names, fingerprint_it: bool) -> Trainin
         perm = rng.permutation(panel.n_series)
         train_idx = np.sort(perm[n_val:])
         val_series = [every[i] for i in np.sort(perm[:n_val])]
-    train_feats = [every[i] for i in train_idx if len(every[i].t) >= 2]
+    if k == 1:
+        train_feats = [every[i] for i in train_idx if len(every[i].t) >= 2]
+        shaped = train_feats
     fit_id = None
     if fingerprint_it:
         fit_params = {k: v for k, v in params.items() if k != "verbose"}
@@ -117,11 +141,12 @@ def _read(params, df, static_df, val_df, names, fingerprint_it: bool) -> Trainin
         static_std=static_std,
         bounds=bounds,
         train_feats=train_feats,
-        shaped=train_feats,
+        shaped=shaped,
         spans=np.array([f.t[-1] for f in every]),
         val_series=val_series,
         rng=rng,
         fit_id=fit_id,
+        folds=folds,
     )
 
 
@@ -148,9 +173,6 @@ def _fit(params, data: TrainingData, id_col, time_col, callbacks, checkpoint_dir
     windows = max_window_events(data.shaped, horizon)
     n_queries = next_pow2(min(windows, layout.train_queries), 8)
     batch_size = params["batch_size"]
-    val_batches = []
-    if val_series is not None:
-        val_batches = _val_batches(val_series, horizon, context, max_len, batch_size, layout)
     checkpoint = None
     if checkpoint_dir is not None:
         checkpoint = Checkpoint(checkpoint_dir, data.fit_id)
@@ -169,15 +191,6 @@ def _fit(params, data: TrainingData, id_col, time_col, callbacks, checkpoint_dir
         ssm=params["ssm"],
         network=network,
     )
-    init_key, train_key = jax.random.split(jax.random.key(params["random_state"]))
-    prior = blend_prior(
-        train_feats, horizon, context, max_len, n_queries, params["random_state"], layout
-    )
-    model = architecture.build(init_key, blend_prior=prior)
-    optimizer = make_optimizer(
-        model, params["learning_rate"], params["max_steps"], weight_decay=params["weight_decay"]
-    )
-
     options = dict(
         batch_size=batch_size,
         horizon=horizon,
@@ -186,40 +199,79 @@ def _fit(params, data: TrainingData, id_col, time_col, callbacks, checkpoint_dir
         n_queries=n_queries,
         layout=layout,
     )
-    warmup = training_shapes(
-        train_feats, batch_size=batch_size, max_len=max_len, n_queries=n_queries, layout=layout
-    )
-    if data.sampler is None:
+    splits = data.folds or [(train_feats, val_series)]
+    root = jax.random.key(params["random_state"])
+    # One network: its keys as ever; a network per fold: each fold's from its own key.
+    keys = [root] if len(splits) == 1 else list(jax.random.split(root, len(splits)))
+    results, held_out = [], []
+    for fold, ((fold_train, fold_val), fold_key) in enumerate(zip(splits, keys, strict=True)):
+        val_batches = []
+        if fold_val is not None:
+            val_batches = _val_batches(fold_val, horizon, context, max_len, batch_size, layout)
+        init_key, train_key = jax.random.split(fold_key)
+        prior = blend_prior(
+            fold_train, horizon, context, max_len, n_queries, params["random_state"], layout
+        )
+        model = architecture.build(init_key, blend_prior=prior)
+        optimizer = make_optimizer(
+            model, params["learning_rate"], params["max_steps"], weight_decay=params["weight_decay"]
+        )
+        warmup = []
+        if fold == 0:  # later folds' shapes are compiled by then
+            warmup = training_shapes(
+                fold_train,
+                batch_size=batch_size,
+                max_len=max_len,
+                n_queries=n_queries,
+                layout=layout,
+            )
+        if data.sampler is None:
 
-        def sample():
-            return sample_batch(train_feats, rng, **options)
+            def sample(feats=fold_train):
+                return sample_batch(feats, rng, **options)
 
-    else:
-        sample = data.sampler(rng, **options)
-        data.train_feats = train_feats = None  # a chunk: the sampler reads its own
+        else:
+            sample = data.sampler(rng, **options)
+            data.train_feats = train_feats = None  # a chunk: the sampler reads its own
 
-    result = train(
-        model,
-        optimizer,
-        sample,
-        val_batches,
-        rng=rng,
-        max_steps=params["max_steps"],
-        eval_every=params["eval_every"],
-        patience=params["patience"],
-        key=train_key,
-        verbose=params["verbose"],
-        loss=as_loss(params["loss"], "loss"),
-        val_metric=as_loss(params["val_metric"], "val_metric"),
-        weights=target_weights(params["target_weights"], panel.target_cols),
-        callbacks=callbacks,
-        checkpoint=checkpoint,
-        warmup=warmup,
-        ema_decay=params["ema_decay"],
-    )
-    scores = validation_scores(result.model, val_batches) if val_batches else {}
-    calibration = residual_quantiles(result.model, val_batches)
-    _report_scores(scores, params["verbose"], len(val_series or []))
+        result = train(
+            model,
+            optimizer,
+            sample,
+            val_batches,
+            rng=rng,
+            max_steps=params["max_steps"],
+            eval_every=params["eval_every"],
+            patience=params["patience"],
+            key=train_key,
+            verbose=params["verbose"],
+            loss=as_loss(params["loss"], "loss"),
+            val_metric=as_loss(params["val_metric"], "val_metric"),
+            weights=target_weights(params["target_weights"], panel.target_cols),
+            callbacks=callbacks,
+            checkpoint=checkpoint,
+            warmup=warmup,
+            ema_decay=params["ema_decay"],
+            fold=(fold, len(splits)),
+        )
+        results.append(result)
+        held_out.append((result.model, val_batches))
+        if result.stopped not in ("max_steps", "early_stopping"):
+            break  # interrupted, stopped by a callback or diverged: keep what is done
+    members = [r.model for r in results]
+    scores = validation_scores(held_out)
+    calibration = residual_quantiles(held_out)
+    n_held = sum(len(v) for _, v in splits[: len(results)] if v is not None)
+    _report_scores(scores, params["verbose"], n_held, len(results))
+    histories = [
+        {
+            "train_loss": r.train_loss,
+            "val_loss": r.val_loss,
+            "best_step": r.best_step,
+            "stopped": r.stopped,
+        }
+        for r in results
+    ]
     fitted = FittedForecaster(
         id_col=id_col,
         time_col=time_col,
@@ -233,19 +285,20 @@ def _fit(params, data: TrainingData, id_col, time_col, callbacks, checkpoint_dir
         horizon=horizon,
         max_len=max_len,
         input_bounds=data.bounds,
-        architecture=architecture,
-        model=result.model,
-        history={
-            "train_loss": result.train_loss,
-            "val_loss": result.val_loss,
-            "best_step": result.best_step,
-            "stopped": result.stopped,
-        },
+        architecture=dataclasses.replace(architecture, members=len(members)),
+        model=members[0] if len(members) == 1 else Ensemble(members),
+        history=histories[0] if len(results) == 1 else _per_fold(histories),
         report=data.report,
         validation_scores=scores,
         residual_quantiles=calibration,
     )
-    return fitted, _stop_error(result, bool(val_batches), params["ema_decay"] > 0)
+    validated = any(bool(v) for _, v in held_out)
+    return fitted, _stop_error(results[-1], validated, params["ema_decay"] > 0)
+
+
+def _per_fold(histories: list[dict]) -> dict:
+    """One history with a list per key, one item per fold."""
+    return {key: [h[key] for h in histories] for key in histories[0]}
 
 
 def blend_prior(feats, horizon, context, max_len, n_queries, seed: int, layout) -> np.ndarray:
@@ -286,11 +339,14 @@ _SIMPLEX = np.array(
 assert _SIMPLEX.shape[1] == N_BASELINES
 
 
-def _report_scores(scores: dict, verbose: bool, n_val: int) -> None:
-    """Say how the model compares with the simple forecasts on the validation series, and
+def _report_scores(scores: dict, verbose: bool, n_held: int, n_networks: int) -> None:
+    """Say how the model compares with the simple forecasts on the held-out series, and
     warn when it does not beat the best of them."""
     if not scores:
         return
+    where = f"the {n_held} validation series"
+    if n_networks > 1:
+        where = f"the {n_held} held-out series (each network on its own fold)"
     if verbose:
         print(
             f"s5ts fit: validation MSE (scaled units) {scores['model']:.4g}; last value "
@@ -302,10 +358,10 @@ def _report_scores(scores: dict, verbose: bool, n_val: int) -> None:
     if scores["model"] >= scores[best]:
         name = {"locf": "the last observed value", "series_mean": "each series' own mean"}
         warn(
-            f"fit: on the {n_val} validation series the model's MSE ({scores['model']:.4g}, "
+            f"fit: on {where} the model's MSE ({scores['model']:.4g}, "
             f"scaled units) is not below that of forecasting {name[best]} "
             f"({scores[best]:.4g}); it is no better than that baseline here"
-            + (" (with so few validation series the comparison is noisy)" if n_val < 30 else "")
+            + (" (with so few validation series the comparison is noisy)" if n_held < 30 else "")
             + ". More series, a longer max_steps or a smaller model may help; "
             "validation_scores_ has the figures.",
             BaselineWarning,

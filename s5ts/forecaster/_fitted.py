@@ -23,7 +23,7 @@ import numpy as np
 
 from .._features import Series, n_features
 from ..data import ConversionReport, Panel, Scaler, TimeScale, check_has_targets, read_panel
-from ..network import S5, SharedClock
+from ..network import S5, Ensemble, SharedClock
 from . import _json
 
 
@@ -50,11 +50,16 @@ class Architecture:
     n_static: int = 0
     ssm: object = S5()  # an s5ts.network.AbstractSSM
     network: object = SharedClock()  # an s5ts.network.AbstractNetwork
+    members: int = 1  # networks kept (one per fold); more than one: an Ensemble of them
 
     def build(self, key, blend_prior=None):
         """A freshly initialised network (or, for loading, the skeleton to fill);
-        `blend_prior` (C, 3) as in `s5ts.network.ForecastNet`."""
-        return self.network.build(self, key, blend_prior)
+        `blend_prior` (C, 3) as in `s5ts.network.ForecastNet`. With `members > 1`, an
+        `Ensemble` of that many, each from its own key."""
+        if self.members == 1:
+            return self.network.build(self, key, blend_prior)
+        keys = jax.random.split(key, self.members)
+        return Ensemble([self.network.build(self, k, blend_prior) for k in keys])
 
 
 @dataclass(frozen=True, eq=False)
@@ -158,6 +163,22 @@ class FittedForecaster:
         return cached
 
     # -- files --------------------------------------------------------------------------
+
+    def training_summary(self) -> str:
+        """How training went, in words: steps, best step and why it stopped (per fold
+        when the fit trained one network per fold)."""
+        h = self.history
+        if not h:
+            return "no training history"
+        if not isinstance(h.get("best_step"), list):
+            return f"{len(h['train_loss'])} steps, best step {h['best_step']} ({h['stopped']})"
+        steps = "/".join(str(len(t)) for t in h["train_loss"])
+        best = "/".join(str(b) for b in h["best_step"])
+        stopped = "/".join(sorted(set(h["stopped"])))
+        return (
+            f"{len(h['best_step'])} networks, one per fold: {steps} steps, best steps "
+            f"{best} ({stopped})"
+        )
 
     def to_config(self) -> dict:
         """Every field but the network's weights, as JSON (the weights go to their own

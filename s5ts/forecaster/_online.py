@@ -258,8 +258,8 @@ def _forecast(fitted, state: ForecastState, series, tau):
 def _zero_states(fitted, n: int):
     """Every block's state before any event, for `n` series."""
     if isinstance(fitted.architecture.network, VariableClocks):
-        return fitted.model.stack.init_state((n, fitted.architecture.n_targets))
-    return fitted.model.stack.init_state((n,))
+        return fitted.model.init_state((n, fitted.architecture.n_targets))
+    return fitted.model.init_state((n,))
 
 
 def _encode_variables(fitted, states, feats: list[SeriesFeatures], before, batch_size: int):

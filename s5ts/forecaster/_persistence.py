@@ -41,7 +41,7 @@ CONFIG, WEIGHTS = "config.json", "model.eqx"
 _WHAT = "a saved S5Forecaster"
 # Hyperparameters added after files of this format were first written, with the value
 # that models saved before them were trained with (not today's default).
-UNNAMED_IN_OLDER_FILES = {"ema_decay": 0.0}
+UNNAMED_IN_OLDER_FILES = {"ema_decay": 0.0, "folds": 1}
 
 
 def _as_path(path) -> Path:
@@ -136,7 +136,15 @@ def _check_consistent(fitted: FittedForecaster, n_bytes: int) -> None:
         raise ValueError("static_mean/static_std do not have one entry per static column")
     sizes = {"max_len": fitted.max_len} | {
         k: getattr(arch, k)
-        for k in ("n_features", "n_targets", "hidden_size", "state_size", "blocks", "n_layers")
+        for k in (
+            "n_features",
+            "n_targets",
+            "hidden_size",
+            "state_size",
+            "blocks",
+            "n_layers",
+            "members",
+        )
     }
     for k, v in sizes.items():
         if not isinstance(v, int) or isinstance(v, bool) or v < 1:
@@ -144,11 +152,11 @@ def _check_consistent(fitted: FittedForecaster, n_bytes: int) -> None:
     if arch.n_features != n_features(n_t, n_s) or arch.n_targets != n_t:
         raise ValueError(f"n_features = {arch.n_features} does not fit the column lists")
     # B and C of each S5 layer alone hold 2 * hidden * state float32 numbers.
-    least = 8 * arch.hidden_size * arch.state_size * arch.n_layers
+    least = 8 * arch.hidden_size * arch.state_size * arch.n_layers * arch.members
     if n_bytes < least:
         raise ValueError(
             f"{WEIGHTS} is too small for hidden_size={arch.hidden_size}, "
-            f"state_size={arch.state_size}, n_layers={arch.n_layers}"
+            f"state_size={arch.state_size}, n_layers={arch.n_layers}, members={arch.members}"
         )
 
 

@@ -32,6 +32,9 @@ class TrainingData:
     rng: np.random.Generator  # the sampler's random stream (after the split)
     sampler: Callable | None = None  # chunked: `(rng, **batch options) -> draw`
     fit_id: str | None = None  # fingerprint for a checkpoint
+    # Cross-fitting: (training series, held-out series) of each fold's network, the
+    # first of them also in `train_feats` / `val_series`; None: one network.
+    folds: list[tuple[list, list]] | None = None
 
 
 def warn_excluded(report) -> None:

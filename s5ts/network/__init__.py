@@ -5,7 +5,10 @@
 - `VariableClockNet`: each variable on its own clock, attention across the variables at
   the query time.
 
-Both forecast a blend of the simple forecasts plus a residual (`_blend`).
+- `Ensemble`: trained networks of one architecture run side by side (a cross-fitted
+  ensemble), forecasting as their mixture.
+
+Each forecasts a blend of the simple forecasts plus a residual (`_blend`).
 """
 
 from ._blend import (
@@ -23,6 +26,7 @@ from ._calls import (
     forecast as forecast,
     forecast_batch as forecast_batch,
 )
+from ._ensemble import Ensemble as Ensemble, mixture as mixture
 from ._options import (
     DSS as DSS,
     S4D as S4D,

@@ -9,7 +9,6 @@ import numpy as np
 
 from .._sharding import data_mesh, padded_size, replicate, shard_batch, to_host
 from ..ssm import unchecked_gaps
-from ._shared_clock import ForecastNet
 
 
 @eqx.filter_jit
@@ -20,15 +19,17 @@ def forecast_batch(model: eqx.Module, batch):
 
 
 @eqx.filter_jit
-def encode_batch(model: ForecastNet, x, dt, valid, states):
-    """`ForecastNet.encode` from given states, in inference mode (streaming updates)."""
+def encode_batch(model: eqx.Module, x, dt, valid, states):
+    """`ForecastNet.encode` (or an `Ensemble` of them) from given states, in inference
+    mode (streaming updates)."""
     with unchecked_gaps():
-        return eqx.nn.inference_mode(model).encode(x, dt, valid, states)
+        return eqx.nn.inference_mode(model).encode(x, dt, valid, states=states)
 
 
 @eqx.filter_jit
-def decode_batch(model: ForecastNet, states, xq, tau, locf, level):
-    """`ForecastNet.decode` in inference mode (forecasts from streamed states)."""
+def decode_batch(model: eqx.Module, states, xq, tau, locf, level):
+    """`ForecastNet.decode` (or an `Ensemble`'s) in inference mode (forecasts from
+    streamed states)."""
     with unchecked_gaps():
         return eqx.nn.inference_mode(model).decode(states, xq, tau, locf, level)
 
@@ -37,7 +38,7 @@ def decode_batch(model: ForecastNet, states, xq, tau, locf, level):
 def encode_variables(model, batch, states):
     """`VariableClockNet.encode` from given states, in inference mode (streaming)."""
     with unchecked_gaps():
-        return eqx.nn.inference_mode(model).encode(batch, states)
+        return eqx.nn.inference_mode(model).encode(batch, states=states)
 
 
 @eqx.filter_jit

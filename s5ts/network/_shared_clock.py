@@ -103,6 +103,10 @@ class ForecastNet(eqx.Module):
         """
         return self.decode(self.encode(x, dt, valid, key=key), xq, tau, locf, level)
 
+    def init_state(self, batch_shape: tuple[int, ...]) -> tuple[Complex[AnyArray, "..."], ...]:
+        """Every block's state before any event, `batch_shape + state_shape`."""
+        return self.stack.init_state(batch_shape)
+
     def encode(
         self,
         x: Float[AnyArray, "batch length features"],

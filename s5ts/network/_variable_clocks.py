@@ -204,6 +204,11 @@ class VariableClockNet(eqx.Module):
         self.bias = jnp.asarray(bias)
         self.n_targets = n_targets
 
+    def init_state(self, batch_shape: tuple[int, ...]) -> tuple[Complex[AnyArray, "..."], ...]:
+        """Every block's state before any observation, `batch_shape + state_shape`
+        (`batch_shape` is `(B, C)`: one state per series and variable)."""
+        return self.stack.init_state(batch_shape)
+
     def encode(
         self,
         batch: VariableBatch,
