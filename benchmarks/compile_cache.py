@@ -64,7 +64,7 @@ def main(argv=None) -> None:
         df.filter(df["ds"] <= 24.0).write_parquet(d / "hist.parquet")
         static_df.write_parquet(d / "static.parquet")
         fit = ["fit", str(d / "train.parquet"), str(d / "model"), "--static"]
-        fit += [str(d / "static.parquet"), "--max-steps", "20", "-q"]
+        fit += [str(d / "static.parquet"), "--max-steps", "20", "--folds", "1", "-q"]
         run(fit, "off")
         pred = ["predict", str(d / "model"), str(d / "hist.parquet"), "--h", "12"]
         pred += ["--static", str(d / "static.parquet"), "--level", "80", "-q", "--overwrite"]

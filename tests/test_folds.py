@@ -94,6 +94,9 @@ def test_ensemble_saves_loads_and_pickles(tmp_path, data, ensemble):
     before = model.predict(hist, queries, static_df=static_df, level=[80])
     model.save(tmp_path / "m")
     loaded = s5ts.S5Forecaster.load(tmp_path / "m")
+    # save keeps the best steps, not the per-step losses: the summary says what it has.
+    summary = loaded.fitted_.training_summary()
+    assert summary.startswith("5 networks, one per fold: best steps ") and "steps," not in summary
     assert (
         loaded.architecture_.members == 5
         and loaded.history_["best_step"] == (model.history_["best_step"])
@@ -128,9 +131,27 @@ def test_when_auto_trains_one_network(data):
     # Nothing held out (val_size=0): one network.
     m = s5ts.S5Forecaster(**one_step, val_size=0.0).fit(df, static_df)
     assert m.architecture_.members == 1
-    # val_size 0.5 -> 2 folds.
+    # val_size 0.5 -> 2 folds; a small val_size still trains at most 5 networks.
     m = s5ts.S5Forecaster(**one_step, val_size=0.5).fit(df, static_df)
     assert m.architecture_.members == 2
+    m = s5ts.S5Forecaster(**one_step, val_size=0.01).fit(df, static_df)
+    assert m.architecture_.members == 5
+
+
+def test_a_fold_with_nothing_to_train_on():
+    # Six series, only one with two events: the fold holding it out could not train.
+    df = pd.DataFrame(
+        {"unique_id": [0, 0, 1, 2, 3, 4, 5], "ds": [0.0, 1.0, 0, 0, 0, 0, 0], "y": np.arange(7.0)}
+    )
+    tiny = AUTO | dict(max_steps=2, eval_every=1, horizon=1.0)
+    # "auto" falls back to one network, exactly as folds=1 would train it.
+    auto = s5ts.S5Forecaster(**tiny).fit(df)
+    one = s5ts.S5Forecaster(**tiny, folds=1).fit(df)
+    assert auto.architecture_.members == 1
+    queries = pd.DataFrame({"unique_id": [0], "ds": [1.5]})
+    pd.testing.assert_frame_equal(auto.predict(df, queries), one.predict(df, queries))
+    with pytest.raises(ValueError, match="folds=2: a fold would hold out every series"):
+        s5ts.S5Forecaster(**tiny, folds=2).fit(df)
 
 
 def test_auto_trains_one_network_from_1000_series():
@@ -160,6 +181,7 @@ def test_a_callback_stop_keeps_the_networks_trained_so_far(data):
     m = s5ts.S5Forecaster(**AUTO, folds=3).fit(df, static_df, callbacks=[stop_in_second_fold])
     assert m.architecture_.members == 2 and m.model_.size == 2
     assert m.history_["stopped"] == ["max_steps", "callback"]
+    assert m.history_["best_step"][1] <= 3
     assert np.isfinite(_values(m.predict(hist, queries, static_df=static_df))).all()
 
 

@@ -78,7 +78,8 @@ class S5Forecaster:
       validated (early stopping, the baseline comparison, the interval calibration) on
       the fold it did not train on; the forecast is the mixture of the `k` networks (a
       cross-fitted ensemble: every series trains `k - 1` of them, and `val_size` is
-      not used). `"auto"` (the default): `round(1 / val_size)` folds (5) when `fit` is
+      not used). `"auto"` (the default): `round(1 / val_size)` folds, at most 5 (5 with the
+      default `val_size`), when `fit` is
       given fewer than 1,000 series, where one network's variance is a large part of
       its error and each fit takes seconds, and one network otherwise, or when `val_df`,
       `chunk_size` or `checkpoint_dir` is given. `1`: one network.
@@ -276,20 +277,23 @@ class S5Forecaster:
         - `static_df`: one row per series (numeric covariates), or None. In a
           scikit-learn `Pipeline`, whose `fit(X, y)` hands `y` to the last step's second
           argument, that is this one: `pipe.fit(df)` or `pipe.fit(df, static_df)`.
-        - `val_df`: validation series for early stopping; else `val_size` of the series is
-          held out.
+        - `val_df`: validation series for early stopping (one network is trained); else
+          the fit holds out series itself, `val_size` of them or one fold per network
+          (`folds`).
         - `id_col`, `time_col`, `target_cols`: the column names (`target_cols=None`: every
           other column).
         - `callbacks`: a callable or list of callables, each called after every training
           step with a record of `step`, `max_steps`, `loss`, `val_loss` (None except at
-          validation steps) and `best_step`; returning True stops training early (the
-          best weights so far are kept).
+          validation steps), `best_step` and `fold` / `folds` (which network of how many
+          is training); returning True stops training early (the best weights so far,
+          and the networks trained before, are kept).
         - `checkpoint_dir`: a directory for resumable training. The full training state
           (weights, optimiser state, step, random states, best weights; JSON + arrays, no
           pickle, written atomically) is saved there every `eval_every` steps and when
           training stops. If it already holds a checkpoint of the same fit (same
           hyperparameters and data) training resumes from it and ends with the same
           weights as an uninterrupted run; a finished checkpoint just restores the result.
+          A resumable fit trains one network (`folds="auto"` then means 1).
           A checkpoint of a different fit raises ValueError.
         - `chunk_size`: for training data larger than memory: read `df` (a polars
           `LazyFrame` such as `pl.scan_parquet(path)`, or the path of a Parquet file or

@@ -37,7 +37,7 @@ from ._fitted import (
     scaled_series,
     to_model_span,
 )
-from ._folds import fold_series, n_folds
+from ._folds import cross_fit_splits, n_folds
 from ._predict import PREDICT_QUERIES
 from ._training_data import TrainingData, read_val_panel, warn_excluded, without_values
 from ._user_warnings import warn
@@ -95,7 +95,7 @@ def _read(params, df, static_df, val_df, names, fingerprint_it: bool) -> Trainin
 
     every = features(panel)  # times and float32 values per series: features come per batch
     rng = np.random.default_rng(params["random_state"])
-    train_idx, val_series, folds = np.arange(panel.n_series), None, None
+    train_idx, val_series = np.arange(panel.n_series), None
     k = n_folds(
         params,
         panel.n_series,
@@ -103,31 +103,28 @@ def _read(params, df, static_df, val_df, names, fingerprint_it: bool) -> Trainin
         chunked=False,
         resumable=fingerprint_it,
     )
+    folds = None
     if k > 1:
-        # One network per fold, validated on it; every series with two events trains
-        # the others (held-out series are picked by index: no copy of the panel).
-        folds = []
-        for held in fold_series(panel.n_series, k, rng):
-            kept = np.setdiff1d(train_idx, held)
-            folds.append(
-                ([every[i] for i in kept if len(every[i].t) >= 2], [every[i] for i in held])
-            )
+        folds = cross_fit_splits(every, k, rng, explicit=params["folds"] != "auto")
+    if folds is not None:
         train_feats, val_series = folds[0]
         shaped = [f for f in every if len(f.t) >= 2]
-    elif val_panel is not None:
-        val_series = features(val_panel)
-    elif params["val_size"] > 0 and panel.n_series >= 5:
-        # Held-out series are picked by index: no copy of the panel is made.
-        n_val = max(1, int(round(params["val_size"] * panel.n_series)))
-        perm = rng.permutation(panel.n_series)
-        train_idx = np.sort(perm[n_val:])
-        val_series = [every[i] for i in np.sort(perm[:n_val])]
-    if k == 1:
+    else:
+        if val_panel is not None:
+            val_series = features(val_panel)
+        elif params["val_size"] > 0 and panel.n_series >= 5:
+            # Held-out series are picked by index: no copy of the panel is made.
+            n_val = max(1, int(round(params["val_size"] * panel.n_series)))
+            perm = rng.permutation(panel.n_series)
+            train_idx = np.sort(perm[n_val:])
+            val_series = [every[i] for i in np.sort(perm[:n_val])]
         train_feats = [every[i] for i in train_idx if len(every[i].t) >= 2]
         shaped = train_feats
     fit_id = None
     if fingerprint_it:
-        fit_params = {k: v for k, v in params.items() if k != "verbose"}
+        # A resumable fit trains one network whatever `folds` says: leave it out, so
+        # that checkpoints written before it existed still resume.
+        fit_params = {k: v for k, v in params.items() if k not in ("verbose", "folds")}
         fit_params["training series"] = train_idx.tolist()
         fit_id = fingerprint(fit_params, [panel, val_panel])
     return TrainingData(
@@ -217,9 +214,9 @@ def _fit(params, data: TrainingData, id_col, time_col, callbacks, checkpoint_dir
             model, params["learning_rate"], params["max_steps"], weight_decay=params["weight_decay"]
         )
         warmup = []
-        if fold == 0:  # later folds' shapes are compiled by then
+        if fold == 0:  # every fold's shapes at once (sized on all the training series)
             warmup = training_shapes(
-                fold_train,
+                data.shaped if data.folds else fold_train,
                 batch_size=batch_size,
                 max_len=max_len,
                 n_queries=n_queries,
@@ -293,7 +290,8 @@ def _fit(params, data: TrainingData, id_col, time_col, callbacks, checkpoint_dir
         residual_quantiles=calibration,
     )
     validated = any(bool(v) for _, v in held_out)
-    return fitted, _stop_error(results[-1], validated, params["ema_decay"] > 0)
+    fold = (len(results) - 1, len(splits))
+    return fitted, _stop_error(results[-1], validated, params["ema_decay"] > 0, fold)
 
 
 def _per_fold(histories: list[dict]) -> dict:
@@ -368,23 +366,34 @@ def _report_scores(scores: dict, verbose: bool, n_held: int, n_networks: int) ->
         )
 
 
-def _stop_error(result, validated: bool, averaged: bool) -> BaseException | None:
-    """The error to raise after a fit that did not end normally (the model is kept)."""
+def _stop_error(
+    result, validated: bool, averaged: bool, fold: tuple[int, int] = (0, 1)
+) -> BaseException | None:
+    """The error to raise after a fit that did not end normally (the model is kept);
+    `fold` is (which, of how many) network stopped."""
+    which, of = fold
+    network = f" of network {which + 1} of {of}" if of > 1 else ""
+    before = f" (and the {which} network(s) trained before it)" if which else ""
     kept = (
         ("the weights' moving average" if averaged else "the weights")
         + f" of step {result.best_step}"
         + (" (the initial weights)" if result.best_step == 0 else "")
         + (" (best validation loss so far)" if validated else " (the last finite step)")
+        + network
+        + before
     )
     if result.stopped == "non_finite":
         return FloatingPointError(
-            f"fit: the training or validation loss became NaN/inf at step {result.step + 1}; "
+            f"fit: the training or validation loss became NaN/inf at step {result.step + 1}"
+            f"{network}; "
             f"training stopped and the forecaster keeps {kept}, usable for predict. Try a "
             "smaller learning_rate, or check the data for extreme values."
         )
     if result.stopped == "interrupted":
         # The forecaster is fitted (best weights so far); let the interrupt reach the caller.
-        return KeyboardInterrupt(f"fit interrupted after step {result.step}; keeping {kept}")
+        return KeyboardInterrupt(
+            f"fit interrupted after step {result.step}{network}; keeping {kept}"
+        )
     return None
 
 

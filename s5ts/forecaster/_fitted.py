@@ -168,17 +168,16 @@ class FittedForecaster:
         """How training went, in words: steps, best step and why it stopped (per fold
         when the fit trained one network per fold)."""
         h = self.history
-        if not h:
+        if "best_step" not in h:
             return "no training history"
-        if not isinstance(h.get("best_step"), list):
-            return f"{len(h['train_loss'])} steps, best step {h['best_step']} ({h['stopped']})"
-        steps = "/".join(str(len(t)) for t in h["train_loss"])
+        losses = h.get("train_loss")  # not kept by save: a loaded model has the rest
+        if not isinstance(h["best_step"], list):
+            steps = "" if losses is None else f"{len(losses)} steps, "
+            return f"{steps}best step {h['best_step']} ({h['stopped']})"
+        steps = "" if losses is None else "/".join(str(len(t)) for t in losses) + " steps, "
         best = "/".join(str(b) for b in h["best_step"])
         stopped = "/".join(sorted(set(h["stopped"])))
-        return (
-            f"{len(h['best_step'])} networks, one per fold: {steps} steps, best steps "
-            f"{best} ({stopped})"
-        )
+        return f"{len(h['best_step'])} networks, one per fold: {steps}best steps {best} ({stopped})"
 
     def to_config(self) -> dict:
         """Every field but the network's weights, as JSON (the weights go to their own

@@ -11,6 +11,7 @@ import numpy as np
 
 
 AUTO_BELOW = 1000  # "auto" cross-fits fits given fewer series than this
+AUTO_MOST = 5  # and trains at most this many networks (a smaller val_size: still 5)
 
 
 def n_folds(params: dict, n_series: int, *, val_df: bool, chunked: bool, resumable: bool) -> int:
@@ -27,7 +28,7 @@ def n_folds(params: dict, n_series: int, *, val_df: bool, chunked: bool, resumab
     if folds == "auto":
         if val_df or chunked or resumable or val_size <= 0 or n_series >= AUTO_BELOW:
             return 1
-        k = max(2, int(round(1 / val_size)))
+        k = min(AUTO_MOST, max(2, int(round(1 / val_size))))
         return k if n_series >= k else 1
     if folds == 1:
         return 1
@@ -50,7 +51,32 @@ def n_folds(params: dict, n_series: int, *, val_df: bool, chunked: bool, resumab
     return folds
 
 
-def fold_series(n_series: int, k: int, rng: np.random.Generator) -> list[np.ndarray]:
-    """`k` disjoint, sorted index sets covering `range(n_series)`, sizes within one."""
-    perm = rng.permutation(n_series)
-    return [np.sort(part) for part in np.array_split(perm, k)]
+def cross_fit_splits(
+    series: list, k: int, rng: np.random.Generator, *, explicit: bool
+) -> list[tuple[list, list]] | None:
+    """`(training series, held-out series)` of each of `k` folds: the folds are disjoint,
+    sorted index sets of sizes within one, and a fold's network trains on the other
+    folds' series with two or more events.
+
+    None (and `rng` as it was) when some fold would have nothing to train on and `k`
+    came from `"auto"`, so that the fit trains one network exactly as with `folds=1`;
+    a ValueError when `k` was asked for (`explicit`).
+    """
+    before = rng.bit_generator.state
+    every = np.arange(len(series))
+    splits = []
+    for held in np.array_split(rng.permutation(len(series)), k):
+        held = np.sort(held)
+        kept = np.setdiff1d(every, held)
+        splits.append(
+            ([series[i] for i in kept if len(series[i].t) >= 2], [series[i] for i in held])
+        )
+    if all(train for train, _ in splits):
+        return splits
+    if explicit:
+        raise ValueError(
+            f"folds={k}: a fold would hold out every series with two or more events, "
+            "leaving its network nothing to train on; pass a smaller folds or folds=1"
+        )
+    rng.bit_generator.state = before
+    return None
