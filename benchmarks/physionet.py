@@ -296,7 +296,9 @@ def main(argv=None) -> None:
         predict_s = time.perf_counter() - t0
         s = score(pred[variables].to_numpy(np.float64), truth, variables)
         cov = coverage(pred, truth, variables)
-        steps = len(model.history_["train_loss"])
+        losses = model.history_["train_loss"]  # one list per network with --folds k
+        per_network = bool(losses) and isinstance(losses[0], list)
+        steps = sum(map(len, losses)) if per_network else len(losses)
         run = {
             "seed": seed,
             "mse": s["mse"],
