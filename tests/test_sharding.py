@@ -1,5 +1,6 @@
-"""Data parallelism: training and prediction on 2 (virtual CPU) devices match 1 device,
-and `--distributed` training over 2 local processes matches 1 process.
+"""Data parallelism: training and prediction on 2 (virtual CPU) devices match 1 device
+(for a two-network ensemble: every member sharded alike), and `--distributed` training
+over 2 local processes matches 1 process.
 
 The device count is fixed when jax starts, so each run is a fresh subprocess with
 `XLA_FLAGS=--xla_force_host_platform_device_count=N`, writing its weights and forecasts
@@ -31,7 +32,7 @@ assert jax.device_count() == n_dev, jax.devices()
 df, static_df = synthetic_vitals(12, seed=1, hours=24.0)
 hist = df[df["ds"] <= 16.0]
 tiny = dict(hidden_size=8, state_size=8, blocks=1, n_layers=1, batch_size=4, max_steps=6,
-            eval_every=3, horizon=8.0, random_state=0, verbose=False,
+            eval_every=3, horizon=8.0, random_state=0, verbose=False, folds=2,
             network=s5ts.VariableClocks() if net == "own" else s5ts.SharedClock())
 model = s5ts.S5Forecaster(**tiny).fit(df, static_df)
 leaves = jax.tree.leaves(eqx.filter(model.model_, eqx.is_inexact_array))
