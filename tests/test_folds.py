@@ -237,3 +237,14 @@ def test_variable_clocks_ensemble_streams_as_it_predicts(data):
     np.testing.assert_allclose(
         _values(streamed), _values(model.predict(mine, asked, static_df=static_df)), rtol=1e-5
     )
+
+
+def test_verbose_fit_says_how_many_networks(data, capsys):
+    df, static_df, _, _ = data
+    tiny = AUTO | dict(max_steps=1, eval_every=1, verbose=True)
+    s5ts.S5Forecaster(**tiny).fit(df, static_df)
+    assert "5 networks, one per fold (folds='auto': fewer than 1,000 series)" in (
+        capsys.readouterr().err
+    )
+    s5ts.S5Forecaster(**tiny, folds=1).fit(df, static_df)
+    assert "networks" not in capsys.readouterr().err

@@ -197,6 +197,12 @@ def _fit(params, data: TrainingData, id_col, time_col, callbacks, checkpoint_dir
         layout=layout,
     )
     splits = data.folds or [(train_feats, val_series)]
+    if params["verbose"] and len(splits) > 1:
+        why = " (folds='auto': fewer than 1,000 series)" if params["folds"] == "auto" else ""
+        print(
+            f"s5ts fit: {len(splits)} networks, one per fold{why}; folds=1 trains one",
+            file=sys.stderr,
+        )
     root = jax.random.key(params["random_state"])
     # One network: its keys as ever; a network per fold: each fold's from its own key.
     keys = [root] if len(splits) == 1 else list(jax.random.split(root, len(splits)))
