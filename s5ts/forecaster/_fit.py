@@ -197,6 +197,9 @@ def _fit(params, data: TrainingData, id_col, time_col, callbacks, checkpoint_dir
         layout=layout,
     )
     splits = data.folds or [(train_feats, val_series)]
+    loss = as_loss(params["loss"], "loss")
+    val_metric = as_loss(params["val_metric"], "val_metric")
+    weights = target_weights(params["target_weights"], panel.target_cols)  # checks the names
     if params["verbose"] and len(splits) > 1:
         why = " (folds='auto': fewer than 1,000 series)" if params["folds"] == "auto" else ""
         print(
@@ -248,9 +251,9 @@ def _fit(params, data: TrainingData, id_col, time_col, callbacks, checkpoint_dir
             patience=params["patience"],
             key=train_key,
             verbose=params["verbose"],
-            loss=as_loss(params["loss"], "loss"),
-            val_metric=as_loss(params["val_metric"], "val_metric"),
-            weights=target_weights(params["target_weights"], panel.target_cols),
+            loss=loss,
+            val_metric=val_metric,
+            weights=weights,
             callbacks=callbacks,
             checkpoint=checkpoint,
             warmup=warmup,
