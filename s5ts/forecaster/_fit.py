@@ -37,7 +37,7 @@ from ._fitted import (
     scaled_series,
     to_model_span,
 )
-from ._folds import cross_fit_splits, n_folds
+from ._folds import check_folds_allowed, cross_fit_splits, n_folds
 from ._predict import PREDICT_QUERIES
 from ._training_data import TrainingData, read_val_panel, warn_excluded, without_values
 from ._user_warnings import warn
@@ -59,11 +59,10 @@ def fit(
     check_hyperparameters(params)
     callbacks = check_callbacks(callbacks)
     names = dict(id_col=id_col, time_col=time_col, target_cols=target_cols)
-    if chunk_size is not None and params["folds"] not in ("auto", 1):
-        n_folds(params, 0, val_df=val_df is not None, chunked=True, resumable=False)  # raises
     if chunk_size is None:
         data = _read(params, df, static_df, val_df, names, checkpoint_dir is not None)
     else:
+        check_folds_allowed(params, val_df=val_df is not None, chunked=True, resumable=False)
         if checkpoint_dir is not None:
             raise ValueError(
                 "checkpoint_dir cannot be combined with chunk_size: a chunked fit does "
@@ -209,6 +208,15 @@ def _fit(params, data: TrainingData, id_col, time_col, callbacks, checkpoint_dir
     root = jax.random.key(params["random_state"])
     # One network: its keys as ever; a network per fold: each fold's from its own key.
     keys = [root] if len(splits) == 1 else list(jax.random.split(root, len(splits)))
+    # Every shape the sampler can draw, compiled before the first network's first step
+    # (the folds share them: they are sized on all the training series).
+    warmup = training_shapes(
+        data.shaped if data.folds else train_feats,
+        batch_size=batch_size,
+        max_len=max_len,
+        n_queries=n_queries,
+        layout=layout,
+    )
     results, held_out = [], []
     for fold, ((fold_train, fold_val), fold_key) in enumerate(zip(splits, keys, strict=True)):
         val_batches = []
@@ -222,15 +230,6 @@ def _fit(params, data: TrainingData, id_col, time_col, callbacks, checkpoint_dir
         optimizer = make_optimizer(
             model, params["learning_rate"], params["max_steps"], weight_decay=params["weight_decay"]
         )
-        warmup = []
-        if fold == 0:  # every fold's shapes at once (sized on all the training series)
-            warmup = training_shapes(
-                data.shaped if data.folds else fold_train,
-                batch_size=batch_size,
-                max_len=max_len,
-                n_queries=n_queries,
-                layout=layout,
-            )
         if data.sampler is None:
 
             def sample(feats=fold_train):
@@ -256,7 +255,7 @@ def _fit(params, data: TrainingData, id_col, time_col, callbacks, checkpoint_dir
             weights=weights,
             callbacks=callbacks,
             checkpoint=checkpoint,
-            warmup=warmup,
+            warmup=warmup if fold == 0 else (),
             ema_decay=params["ema_decay"],
             fold=(fold, len(splits)),
         )

@@ -32,6 +32,21 @@ def n_folds(params: dict, n_series: int, *, val_df: bool, chunked: bool, resumab
         return k if n_series >= k else 1
     if folds == 1:
         return 1
+    check_folds_allowed(params, val_df=val_df, chunked=chunked, resumable=resumable)
+    if n_series < folds:
+        raise ValueError(
+            f"folds={folds} needs at least {folds} series (one held out per fold), got "
+            f"{n_series}; pass a smaller folds"
+        )
+    return folds
+
+
+def check_folds_allowed(params: dict, *, val_df: bool, chunked: bool, resumable: bool) -> None:
+    """ValueError when `folds > 1` was asked for together with `val_df`, `chunk_size` or
+    `checkpoint_dir` (arguments as in `n_folds`); `"auto"` and 1 are always allowed."""
+    folds = params["folds"]
+    if folds in ("auto", 1):
+        return
     given = [
         name
         for name, on in (("val_df", val_df), ("chunk_size", chunked), ("checkpoint_dir", resumable))
@@ -43,12 +58,6 @@ def n_folds(params: dict, n_series: int, *, val_df: bool, chunked: bool, resumab
             f"validated on series the fit holds out itself; pass folds=1 (or 'auto') to "
             f"use {given[0]}"
         )
-    if n_series < folds:
-        raise ValueError(
-            f"folds={folds} needs at least {folds} series (one held out per fold), got "
-            f"{n_series}; pass a smaller folds"
-        )
-    return folds
 
 
 def cross_fit_splits(
