@@ -33,6 +33,7 @@ class Batch(NamedTuple):
     tau: np.ndarray  # (B, Q) time from the cutoff to each query
     locf: np.ndarray  # (B, C) LOCF at the cutoff (scaled; 0 = never seen)
     level: np.ndarray  # (B, C) the series' running mean at the cutoff (scaled; 0 = never)
+    recent: np.ndarray  # (B, C) its recent mean at the cutoff (scaled; 0 = never)
     y: np.ndarray  # (B, Q, C) scaled truth, 0 where not observed
     mask: np.ndarray  # (B, Q, C) bool, True where observed (all False for padding)
 
@@ -68,6 +69,7 @@ def assemble(
         tau=np.zeros((b, n_queries), np.float32),
         locf=np.zeros((b, n_t), np.float32),
         level=np.zeros((b, n_t), np.float32),
+        recent=np.zeros((b, n_t), np.float32),
         y=np.zeros((b, n_queries, n_t), np.float32),
         mask=np.zeros((b, n_queries, n_t), bool),
     )
@@ -79,6 +81,7 @@ def assemble(
         g = f.features(c + 1)  # built here, for the events the sample sees
         out.x[i, :m], out.dt[i, :m], out.valid[i, :m] = g.x[s : c + 1], g.dt[s : c + 1], True
         out.xq[i, :q], out.locf[i], out.level[i] = g.query(c, tau), g.locf[c], g.level[c]
+        out.recent[i] = g.recent[c]
         fill_queries(out, i, tau, y)
     return out
 

@@ -10,6 +10,13 @@ since the series began), a query flag and the statics. The running mean is there
 a stay's own level is often a better forecast than its last value, and an SSM with
 decaying modes cannot hold an exact average over an irregular, partly missing history.
 
+Each event also carries, per target, a *recent mean*: the mean of the values so far
+weighted by `0.5 ** (age / RECENT_HALF_LIFE)`. It is not an input feature but one of the
+simple forecasts the network's blend starts from (`s5ts.network.blend_parts`): between the
+noisy last value and the stale whole-history mean, it is the best of the three on ICU
+vitals (`benchmarks/README.md`), and it is a ratio of two decaying sums that the SSM's
+linear state cannot form by itself.
+
 A query is a virtual event `tau` after the cutoff with no values: its time-since-seen and
 elapsed features move on by `tau`, its LOCF and running mean are those at the cutoff.
 """
@@ -22,6 +29,10 @@ import numpy as np
 
 PER_TARGET = 6
 FIRST_GAP = 1.0  # model units before a series' first event: ZOH drops events after a 0 gap
+# Half-life of the recent mean's weights, in model units (one model unit is the median gap
+# between a panel's events): about the last eight events weigh half of it.
+RECENT_HALF_LIFE = 8.0
+_BLOCK_DECAY = 30.0  # most decay exponent summed in one block (exp(30) ~ 1e13: exact enough)
 
 
 @runtime_checkable
@@ -48,6 +59,7 @@ class SeriesFeatures:
     since: np.ndarray  # (n, C) float64 time since last seen after each event
     seen: np.ndarray  # (n, C) bool
     level: np.ndarray  # (n, C) float32 mean of the values so far, 0 if never seen
+    recent: np.ndarray  # (n, C) float32 recency-weighted mean of the values so far, 0 if never
     static: np.ndarray  # (K,) float32
 
     def features(self, stop: int | None = None) -> "SeriesFeatures":
@@ -102,12 +114,16 @@ class Carry(NamedTuple):
     locf: np.ndarray  # (C,) last observed value (scaled); 0: never
     total: np.ndarray  # (C,) float64 sum of the observed values
     count: np.ndarray  # (C,) int64 number of observed values
+    # The recent mean's numerator and denominator (`recent_sums`) at time `t`, float64.
+    recent_total: np.ndarray  # (C,)
+    recent_weight: np.ndarray  # (C,)
 
     @classmethod
     def start(cls, n_targets: int) -> "Carry":
         """The carry before a series' first event."""
         zeros = np.zeros(n_targets)
-        return cls(-FIRST_GAP, np.full(n_targets, np.nan), zeros, zeros, np.zeros_like(zeros, int))
+        nan = np.full(n_targets, np.nan)
+        return cls(-FIRST_GAP, nan, zeros, zeros, np.zeros_like(zeros, int), zeros, zeros)
 
 
 def series_features(
@@ -150,6 +166,8 @@ def continue_features(
     total = np.cumsum(values, axis=0, dtype=np.float64)[1:]
     count = carry.count + np.cumsum(obs, axis=0)
     level = total / np.maximum(count, 1)
+    r_total, r_weight = recent_sums(t, np.where(obs, y, 0.0), obs, carry)
+    recent = recent_mean(r_total, r_weight)
     cols = [
         np.where(obs, y, 0.0),
         obs,
@@ -171,8 +189,46 @@ def continue_features(
         since=since,
         seen=seen,
         level=level.astype(np.float32),
+        recent=recent.astype(np.float32),
         static=np.asarray(static, np.float32),
     )
     if n == 0:
         return feats, carry
-    return feats, Carry(t[-1], seen_at[-1], locf[-1], total[-1], count[-1])
+    return feats, Carry(
+        t[-1], seen_at[-1], locf[-1], total[-1], count[-1], r_total[-1], r_weight[-1]
+    )
+
+
+def recent_mean(total: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """The recent mean from its sums (`recent_sums`); 0 (the training mean) where nothing
+    was observed."""
+    return np.where(weight > 0, total / np.where(weight > 0, weight, 1.0), 0.0)
+
+
+def recent_sums(
+    t: np.ndarray, values: np.ndarray, obs: np.ndarray, carry: Carry
+) -> tuple[np.ndarray, np.ndarray]:
+    """(n, C) float64 sums `sum_j w_ij * values_j` and `sum_j w_ij * obs_j` over the
+    events j up to each event i (the carried ones included), `w_ij = 0.5 ** ((t_i - t_j) /
+    RECENT_HALF_LIFE)`: the recent mean's numerator and denominator.
+
+    Vectorised in blocks: within one, each term is scaled up by its decay from the
+    block's start and the cumulative sum scaled back down, which stays exact in float64
+    while the decay across the block is below `exp(_BLOCK_DECAY)`.
+    """
+    rate = np.log(2.0) / RECENT_HALF_LIFE
+    total = np.empty(values.shape)
+    weight = np.empty(values.shape)
+    prev_t, prev_total, prev_weight = carry.t, carry.recent_total, carry.recent_weight
+    start, n = 0, len(t)
+    while start < n:
+        ref = t[start]
+        stop = start + int(np.searchsorted(t[start:], ref + _BLOCK_DECAY / rate, side="right"))
+        age = (t[start:stop] - ref)[:, None]
+        up, down = np.exp(rate * age), np.exp(-rate * age)
+        lead = np.exp(-rate * (ref - prev_t))  # the carried sums, decayed to the block's start
+        total[start:stop] = down * (prev_total * lead + np.cumsum(up * values[start:stop], 0))
+        weight[start:stop] = down * (prev_weight * lead + np.cumsum(up * obs[start:stop], 0))
+        prev_t, prev_total, prev_weight = t[stop - 1], total[stop - 1], weight[stop - 1]
+        start = stop
+    return total, weight

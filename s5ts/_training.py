@@ -79,7 +79,8 @@ def validation_scores(
 ) -> dict[str, float]:
     """MSE of the models and of the simple forecasts on held-out batches, per variable
     then averaged over the variables (scaled units): `model`, `locf` (last observed
-    value), `series_mean` (the series' mean so far) and `train_mean` (the training mean).
+    value), `series_mean` (the series' mean so far), `train_mean` (the training mean) and
+    `recent_mean` (the series' recency-weighted mean, `s5ts._features.RECENT_HALF_LIFE`).
     `held_out` pairs each network with its own held-out batches (one pair, or one per
     fold: the scores then pool every fold's targets). The history is read as the model
     reads it (values clipped to the input bounds); {} when nothing was held out."""
@@ -91,6 +92,7 @@ def validation_scores(
             "locf": np.broadcast_to(batch.locf[:, None], batch.y.shape),
             "series_mean": np.broadcast_to(batch.level[:, None], batch.y.shape),
             "train_mean": np.zeros(batch.y.shape, np.float32),
+            "recent_mean": np.broadcast_to(batch.recent[:, None], batch.y.shape),
         }
         for name, pred in preds.items():
             err = np.where(batch.mask, (pred.astype(np.float64) - batch.y) ** 2, 0.0)

@@ -25,20 +25,28 @@ def _reference_scores(model, val: pd.DataFrame) -> dict[str, float]:
     """The validation baselines rebuilt with pandas: per series the cutoff is its last
     time at least one horizon before its end, the targets every value in the horizon
     after it; per-variable MSE in the model's scaled units, then the mean. History values
-    are read as the model reads them: clipped to its input bounds."""
+    are read as the model reads them: clipped to its input bounds. The recent mean weighs
+    each past value by 0.5 ** (age / 8 model units), summed in a plain float64 loop."""
     targets = list(model.target_cols_)
     mean, std = model.scaler_.mean, model.scaler_.std
     lo, hi = model.input_bounds_
-    err = {k: [] for k in ("locf", "series_mean", "train_mean")}
+    half_life = 8.0 * model.time_scale_.unit  # in the data's own time unit
+    err = {k: [] for k in ("locf", "series_mean", "train_mean", "recent_mean")}
     for _, s in val.sort_values("ds").groupby("unique_id"):
         cut = s["ds"][s["ds"] <= s["ds"].iloc[-1] - HORIZON].iloc[-1]
         hist, fut = s[s["ds"] <= cut], s[(s["ds"] > cut) & (s["ds"] <= cut + HORIZON)]
         z_hist = np.clip((hist[targets].to_numpy() - mean) / std, lo, hi)
         z_fut = (fut[targets].to_numpy() - mean) / std
+        total, weight = np.zeros(len(targets)), np.zeros(len(targets))
+        for t, z in zip(hist["ds"].to_numpy(), z_hist, strict=True):
+            w = 0.5 ** ((cut - t) / half_life)
+            total += np.where(np.isnan(z), 0.0, w * z)
+            weight += np.where(np.isnan(z), 0.0, w)
         preds = {
             "locf": pd.DataFrame(z_hist).ffill().to_numpy()[-1],
             "series_mean": np.nanmean(np.where(np.isnan(z_hist), np.nan, z_hist), axis=0),
             "train_mean": np.zeros(len(targets)),
+            "recent_mean": np.where(weight > 0, total / np.where(weight > 0, weight, 1), 0),
         }
         for name, p in preds.items():
             err[name].append((np.nan_to_num(p)[None] - z_fut) ** 2)
@@ -52,7 +60,7 @@ def test_validation_scores_match_an_independent_computation(split, capsys):
     model = s5ts.S5Forecaster(**(TINY | {"verbose": True, "horizon": HORIZON}))
     model.fit(train, static_df, val_df=val)
     scores = model.validation_scores_
-    assert set(scores) == {"model", "locf", "series_mean", "train_mean"}
+    assert set(scores) == {"model", "locf", "series_mean", "train_mean", "recent_mean"}
     want = _reference_scores(model, val)
     for name, value in want.items():
         assert scores[name] == pytest.approx(value, rel=1e-5), name
@@ -119,3 +127,34 @@ def test_intervals_are_calibrated_on_the_validation_series():
                 inside[lv].append((y[ok] >= lo) & (y[ok] <= hi))
     for lv, hits in inside.items():
         assert np.concatenate(hits).mean() == pytest.approx(lv / 100, abs=0.03), lv
+
+
+def test_a_network_of_three_baselines_still_loads_and_forecasts(split, tmp_path):
+    # Files written before the recent mean hold a blend of three simple forecasts (their
+    # config has no `baselines`, read as 3): such a network saves, loads, predicts and
+    # streams like any other.
+    import dataclasses
+
+    import jax
+
+    train, val, static_df = split
+    model = s5ts.S5Forecaster(**(TINY | {"horizon": HORIZON, "max_steps": 2}))
+    model.fit(train, static_df, val_df=val)
+    assert model.architecture_.baselines == 4
+    arch = dataclasses.replace(model.architecture_, baselines=3)
+    model.fitted_ = model.fitted_.replace(architecture=arch, model=arch.build(jax.random.key(1)))
+    model.save(tmp_path / "three")
+    loaded = s5ts.S5Forecaster.load(tmp_path / "three")
+    assert loaded.architecture_.baselines == 3
+    hist = val[val["ds"] < 12.0]
+    queries = val[(val["ds"] >= 12.0) & (val["ds"] < 18.0)][["unique_id", "ds"]]
+    want = model.predict(hist, queries, static_df=static_df)
+    got = loaded.predict(hist, queries, static_df=static_df)
+    pd.testing.assert_frame_equal(got, want)
+    state = loaded.init_state(hist, static_df)
+    streamed = loaded.predict_from_state(state, queries)
+    np.testing.assert_allclose(
+        streamed[list(model.target_cols_)].to_numpy(),
+        want[list(model.target_cols_)].to_numpy(),
+        rtol=1e-5,
+    )

@@ -186,6 +186,7 @@ def _fit(params, data: TrainingData, id_col, time_col, callbacks, checkpoint_dir
         n_static=len(panel.static_cols),
         ssm=params["ssm"],
         network=network,
+        baselines=N_BASELINES,
     )
     options = dict(
         batch_size=batch_size,
@@ -308,8 +309,8 @@ def _per_fold(histories: list[dict]) -> dict:
 
 
 def blend_prior(feats, horizon, context, max_len, n_queries, seed: int, layout) -> np.ndarray:
-    """(C, 3) weights of (LOCF, series mean, training mean) that forecast the training
-    targets best, per target: the network's starting point.
+    """(C, 4) weights of (LOCF, series mean, training mean, recent mean) that forecast
+    the training targets best, per target: the network's starting point.
 
     A grid over the simplex (steps of 0.1) scored on randomly cut training samples, drawn
     from their own random stream so that the training draws do not depend on it.
@@ -330,8 +331,9 @@ def blend_prior(feats, horizon, context, max_len, n_queries, seed: int, layout) 
             layout=layout,
         )
         y, m = b.y.astype(np.float64), b.mask
-        for k, (w_locf, w_mean, _) in enumerate(_SIMPLEX):
+        for k, (w_locf, w_mean, _, w_recent) in enumerate(_SIMPLEX):
             pred = w_locf * b.locf[:, None] + w_mean * b.level[:, None]
+            pred = pred + w_recent * b.recent[:, None]
             sq[k] += np.where(m, (pred - y) ** 2, 0.0).sum(axis=(0, 1))
         count += m.sum(axis=(0, 1))
     best = _SIMPLEX[np.argmin(sq, axis=0)]  # (C, 3); unobserved targets: the first point
@@ -339,8 +341,15 @@ def blend_prior(feats, horizon, context, max_len, n_queries, seed: int, layout) 
 
 
 _PRIOR_BATCHES = 8
+# Every (LOCF, series mean, training mean, recent mean) in steps of 0.1 summing to 1,
+# plain LOCF first (the prior of a target never observed).
 _SIMPLEX = np.array(
-    [(a / 10, b / 10, 1 - (a + b) / 10) for a in range(10, -1, -1) for b in range(11 - a)]
+    [
+        (a / 10, b / 10, (10 - a - b - c) / 10, c / 10)
+        for a in range(10, -1, -1)
+        for b in range(11 - a)
+        for c in range(11 - a - b)
+    ]
 )
 assert _SIMPLEX.shape[1] == N_BASELINES
 
@@ -356,8 +365,8 @@ def _report_scores(scores: dict, verbose: bool, n_held: int, n_networks: int) ->
     if verbose:
         print(
             f"s5ts fit: validation MSE (scaled units) {scores['model']:.4g}; last value "
-            f"{scores['locf']:.4g}, series mean {scores['series_mean']:.4g}, training mean "
-            f"{scores['train_mean']:.4g}",
+            f"{scores['locf']:.4g}, series mean {scores['series_mean']:.4g}, recent mean "
+            f"{scores['recent_mean']:.4g}, training mean {scores['train_mean']:.4g}",
             file=sys.stderr,
         )
     best = min(("locf", "series_mean"), key=scores.__getitem__)

@@ -51,10 +51,13 @@ class Architecture:
     ssm: object = S5()  # an s5ts.network.AbstractSSM
     network: object = SharedClock()  # an s5ts.network.AbstractNetwork
     members: int = 1  # networks kept (one per fold); more than one: an Ensemble of them
+    # Simple forecasts the blend weighs (`s5ts.network.N_BASELINES`): 4 since the recent
+    # mean, 3 in files written before it (which lack the field).
+    baselines: int = 3
 
     def build(self, key, blend_prior=None):
         """A freshly initialised network (or, for loading, the skeleton to fill);
-        `blend_prior` (C, 3) as in `s5ts.network.ForecastNet`. With `members > 1`, an
+        `blend_prior` (C, baselines) as in `s5ts.network.ForecastNet`. With `members > 1`, an
         `Ensemble` of that many, each from its own key."""
         if self.members == 1:
             return self.network.build(self, key, blend_prior)
@@ -85,7 +88,8 @@ class FittedForecaster:
     history: dict = field(default_factory=dict)  # losses, best step, why training stopped
     report: ConversionReport | None = None  # what reading the training frame did
     # Validation MSE of the model and of the simple forecasts (`model`, `locf`,
-    # `series_mean`, `train_mean`; scaled units); empty without validation series.
+    # `series_mean`, `train_mean`, `recent_mean`; scaled units); empty without validation
+    # series.
     validation_scores: dict = field(default_factory=dict)
     # (C, G) quantiles of the validation series' standardised residuals at
     # `s5ts._training.CALIBRATION_PROBS`: intervals read their quantiles here instead of

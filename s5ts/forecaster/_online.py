@@ -2,7 +2,8 @@
 
 A `ForecastState` holds per series what later events and queries need: every block's SSM
 state after the last event, and the features carried from event to event (times, when
-each target was last observed, LOCF, running sums and counts, statics). An update
+each target was last observed, LOCF, running sums and counts, the recent mean's decaying
+sums, statics). An update
 computes the new events' features from that carry with `continue_features` — the code
 `series_features` runs over a whole history — and scans only them, from the stored
 states. Padding is an exact no-op in the scan, so series with different numbers of new
@@ -20,7 +21,7 @@ import numpy as np
 from jaxtyping import Complex, Float, Int64, Shaped
 
 from .._batches import next_pow2
-from .._features import FIRST_GAP, Carry, SeriesFeatures, continue_features
+from .._features import FIRST_GAP, Carry, SeriesFeatures, continue_features, recent_mean
 from ..data import Panel, fmt_ids, make_frame
 from ..network import (
     VariableBatch,
@@ -56,6 +57,9 @@ class ForecastState:
     locf: Float[np.ndarray, "series targets"]  # last observed value (scaled); 0: never
     total: Float[np.ndarray, "series targets"]  # sum of the observed values (scaled)
     count: Int64[np.ndarray, "series targets"]  # number of observed values
+    # The recent mean's numerator and denominator at the last event (`recent_sums`).
+    recent_total: Float[np.ndarray, "series targets"]
+    recent_weight: Float[np.ndarray, "series targets"]
     static: Float[np.ndarray, "series statics"]  # normalised static covariates
     n_events: Int64[np.ndarray, " series"]  # events encoded so far
     # A Panel without events: the ids (sorted), column names, time and id dtypes and frame
@@ -65,6 +69,7 @@ class ForecastState:
 
     def __post_init__(self):
         arrays = (self.first, self.last, self.t, self.seen_at, self.locf, self.total, self.count)
+        arrays += (self.recent_total, self.recent_weight)
         for a in (*self.states, *arrays, self.static, self.n_events, self.template.ids):
             a.flags.writeable = False
 
@@ -106,6 +111,8 @@ def init_state(fitted, runtime, df, static_df, context) -> ForecastState:
         locf=np.zeros((s, c)),
         total=np.zeros((s, c)),
         count=np.zeros((s, c), np.int64),
+        recent_total=np.zeros((s, c)),
+        recent_weight=np.zeros((s, c)),
         static=fitted.statics(panel),
         n_events=np.zeros(s, np.int64),
         template=replace(
@@ -168,13 +175,14 @@ def _advance(
     t = fitted.time_scale.offsets(panel.times, np.repeat(state.first[rows], panel.lengths))
     y = fitted.scaler.transform(panel.values).astype(np.float32)  # as `panel_features`
     carried = (state.t, state.seen_at, state.locf, state.total, state.count)
-    t_last, seen_at, locf, total, count = (a.copy() for a in carried)
+    carried += (state.recent_total, state.recent_weight)
+    t_last, seen_at, locf, total, count, r_total, r_weight = (a.copy() for a in carried)
     feats, before = [], []
     for i, (a, b) in enumerate(zip(panel.indptr[:-1], panel.indptr[1:], strict=True)):
         r = rows[i]
         carry = Carry(*(c[r] for c in carried))
         f, after = continue_features(t[a:b], y[a:b], state.static[r], carry, fitted.input_bounds)
-        t_last[r], seen_at[r], locf[r], total[r], count[r] = after
+        t_last[r], seen_at[r], locf[r], total[r], count[r], r_total[r], r_weight[r] = after
         feats.append(f), before.append(carry.seen_at)
     old = tuple(s[rows] for s in state.states)
     if isinstance(fitted.architecture.network, VariableClocks):
@@ -196,6 +204,8 @@ def _advance(
         locf=locf,
         total=total,
         count=count,
+        recent_total=r_total,
+        recent_weight=r_weight,
         n_events=n_events,
     )
 
@@ -237,7 +247,7 @@ def _forecast(fitted, state: ForecastState, series, tau):
         at = np.flatnonzero(series == s)
         xq[at] = _at_last_event(state, s).query(0, tau[at])
     n_t = len(fitted.target_cols)
-    level = state.total / np.maximum(state.count, 1)
+    level, recent = state.total / np.maximum(state.count, 1), _recent(state)
     mean, scale = np.zeros((len(series), n_t)), np.zeros((len(series), n_t))
     for start in range(0, len(series), QUERY_BATCH):
         at = np.arange(start, min(start + QUERY_BATCH, len(series)))
@@ -250,6 +260,7 @@ def _forecast(fitted, state: ForecastState, series, tau):
             _pad_rows(tau[at].astype(np.float32), b)[:, None],
             _pad_rows(state.locf[series[at]].astype(np.float32), b),
             _pad_rows(level[series[at]].astype(np.float32), b),
+            _pad_rows(recent[series[at]].astype(np.float32), b),
         )
         mean[at], scale[at] = np.asarray(m)[: len(at), 0], np.asarray(s)[: len(at), 0]
     return mean, scale
@@ -294,7 +305,7 @@ def _forecast_variables(fitted, state: ForecastState, series, tau):
     n_t = len(fitted.target_cols)
     seen = ~np.isnan(state.seen_at)
     since = np.where(seen, state.t[:, None] - state.seen_at, state.t[:, None] + FIRST_GAP)
-    level = state.total / np.maximum(state.count, 1)
+    level, recent = state.total / np.maximum(state.count, 1), _recent(state)
     mean, scale = np.zeros((len(series), n_t)), np.zeros((len(series), n_t))
     for start in range(0, len(series), QUERY_BATCH):
         at = np.arange(start, min(start + QUERY_BATCH, len(series)))
@@ -308,6 +319,7 @@ def _forecast_variables(fitted, state: ForecastState, series, tau):
             tau=_pad_rows(tau[at].astype(np.float32), b)[:, None],
             locf=_pad_rows(state.locf[rows].astype(np.float32), b),
             level=_pad_rows(level[rows].astype(np.float32), b),
+            recent=_pad_rows(recent[rows].astype(np.float32), b),
         )
         states = tuple(_pad_rows(a[rows], b) for a in state.states)
         m, s = decode_variables(fitted.model, states, batch)
@@ -331,8 +343,15 @@ def _at_last_event(state: ForecastState, i: int | np.integer) -> SeriesFeatures:
         since=since[None],
         seen=seen[None],
         level=level[None].astype(np.float32),
+        recent=_recent(state)[i : i + 1].astype(np.float32),
         static=state.static[i].astype(np.float32),
     )
+
+
+def _recent(state: ForecastState) -> np.ndarray:
+    """(S, C) each series' recent mean at its last event (0 where never observed), as
+    `continue_features` computes it."""
+    return recent_mean(state.recent_total, state.recent_weight)
 
 
 def _pad_rows(a: np.ndarray, b: int) -> np.ndarray:

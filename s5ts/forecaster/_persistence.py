@@ -30,6 +30,7 @@ from .._atomic_io import (
     write_json,
 )
 from .._features import n_features
+from ..network import N_BASELINES
 from ._checks import check_hyperparameters
 from ._fitted import FittedForecaster
 from ._json import decode_option, encode_option
@@ -149,6 +150,8 @@ def _check_consistent(fitted: FittedForecaster, n_bytes: int) -> None:
     for k, v in sizes.items():
         if not isinstance(v, int) or isinstance(v, bool) or v < 1:
             raise ValueError(f"fitted {k} must be a positive int, got {v!r}")
+    if arch.baselines not in (3, N_BASELINES):
+        raise ValueError(f"fitted baselines must be 3 or {N_BASELINES}, got {arch.baselines!r}")
     if arch.n_features != n_features(n_t, n_s) or arch.n_targets != n_t:
         raise ValueError(f"n_features = {arch.n_features} does not fit the column lists")
     # B and C of each S5 layer alone hold 2 * hidden * state float32 numbers.

@@ -27,11 +27,11 @@ def encode_batch(model: eqx.Module, x, dt, valid, states):
 
 
 @eqx.filter_jit
-def decode_batch(model: eqx.Module, states, xq, tau, locf, level):
+def decode_batch(model: eqx.Module, states, xq, tau, locf, level, recent):
     """`ForecastNet.decode` (or an `Ensemble`'s) in inference mode (forecasts from
     streamed states)."""
     with unchecked_gaps():
-        return eqx.nn.inference_mode(model).decode(states, xq, tau, locf, level)
+        return eqx.nn.inference_mode(model).decode(states, xq, tau, locf, level, recent)
 
 
 @eqx.filter_jit

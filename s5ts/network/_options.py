@@ -119,8 +119,9 @@ class AbstractNetwork(eqx.Module):
 
         - `architecture`: an `s5ts.forecaster.Architecture` (sizes and choices).
         - `key`: a `jax.random` key.
-        - `blend_prior`: initial weights of (last value, running mean, training mean),
-          `(3,)` or per target `(C, 3)`; None starts at the last value.
+        - `blend_prior`: initial weights of the simple forecasts (last value, running
+          mean, training mean, recent mean: the first `architecture.baselines` of them),
+          `(baselines,)` or per target `(C, baselines)`; None starts at the last value.
 
         **Returns:**
 
@@ -175,6 +176,7 @@ class SharedClock(AbstractNetwork):
             hidden_size=a.hidden_size,
             n_layers=a.n_layers,
             dropout=a.dropout,
+            n_baselines=a.baselines,
             blend_prior=blend_prior,
             key=key,
         )
@@ -211,6 +213,7 @@ class VariableClocks(AbstractNetwork):
             n_layers=a.n_layers,
             dropout=a.dropout,
             heads=self.heads,
+            n_baselines=a.baselines,
             blend_prior=blend_prior,
             key=key,
         )

@@ -4,8 +4,8 @@ The stack runs over the history events; each block's state after the last event 
 advanced by one virtual "query event" (`stack.step`) arriving `tau` after the cutoff, once
 per query and independently of the others (vmapped), so a forecast never depends on which
 other queries were asked. A small head reads the query output and predicts, per target,
-a blend of the three simple forecasts — the last observed value (LOCF), the series'
-running mean and the training mean — plus a residual, and a scale. The blend weights
+a blend of the simple forecasts — the last observed value (LOCF), the series' running
+mean, the training mean and its recent mean — plus a residual, and a scale. The blend weights
 depend on the query (how long ago the variable was seen, how far ahead, ...) and start
 at a prior fitted on the training data, so even an untrained network forecasts as well
 as the best fixed blend of the baselines; with little data it stays close to it.
@@ -32,6 +32,7 @@ class ForecastNet(eqx.Module):
     stack: SSMStack
     head: eqx.nn.MLP
     n_targets: int = eqx.field(static=True)
+    n_baselines: int = eqx.field(static=True)
 
     def __init__(
         self,
@@ -42,6 +43,7 @@ class ForecastNet(eqx.Module):
         hidden_size: int,
         n_layers: int,
         dropout: float,
+        n_baselines: int = N_BASELINES,
         blend_prior: np.ndarray | None = None,
         key: jax.Array,
     ):
@@ -50,15 +52,18 @@ class ForecastNet(eqx.Module):
         - `n_features`, `n_targets`: sizes of an event's features and of the targets.
         - `make_ssm`: builds one SSM layer of width `hidden_size` from a key.
         - `hidden_size`, `n_layers`, `dropout`: the stack.
-        - `blend_prior`: initial weights of (LOCF, running mean, training mean), `(3,)`
-          or per target `(C, 3)`; None starts at LOCF.
+        - `n_baselines`: how many of the simple forecasts (LOCF, running mean, training
+          mean, recent mean) the blend weighs: all four, or the first three (networks
+          saved before the recent mean).
+        - `blend_prior`: their initial weights, `(n_baselines,)` or per target
+          `(C, n_baselines)`; None starts at LOCF.
         - `key`: a `jax.random` key.
         """
         stack_key, head_key = jax.random.split(key)
         self.stack = SSMStack(n_features, make_ssm, n_layers, dropout=dropout, key=stack_key)
         head = eqx.nn.MLP(
             hidden_size + n_features,
-            (2 + N_BASELINES) * n_targets,
+            (2 + n_baselines) * n_targets,
             width_size=hidden_size,
             depth=1,
             activation=jax.nn.gelu,
@@ -68,20 +73,29 @@ class ForecastNet(eqx.Module):
         # unit-order scale.
         last = head.layers[-1]
         bias = np.zeros(last.bias.shape, np.float32)
-        bias[2 * n_targets :] = prior_logits(blend_prior, n_targets).reshape(-1)
+        bias[2 * n_targets :] = prior_logits(blend_prior, n_targets, n_baselines).reshape(-1)
         self.head = eqx.tree_at(
             lambda h: (h.layers[-1].weight, h.layers[-1].bias),
             head,
             (jnp.zeros_like(last.weight), jnp.asarray(bias, last.bias.dtype)),
         )
         self.n_targets = n_targets
+        self.n_baselines = n_baselines
 
     def __call__(
         self, batch: Batch, *, key: jax.Array | None = None
     ) -> tuple[Float[AnyArray, "batch queries targets"], Float[AnyArray, "batch queries targets"]]:
         """Means and scales `(B, Q, C)` of a batch (scaled units); `key` enables dropout."""
         return self.batched(
-            batch.x, batch.dt, batch.valid, batch.xq, batch.tau, batch.locf, batch.level, key=key
+            batch.x,
+            batch.dt,
+            batch.valid,
+            batch.xq,
+            batch.tau,
+            batch.locf,
+            batch.level,
+            batch.recent,
+            key=key,
         )
 
     def batched(
@@ -93,6 +107,7 @@ class ForecastNet(eqx.Module):
         tau: Float[AnyArray, "batch queries"],
         locf: Float[AnyArray, "batch targets"],
         level: Float[AnyArray, "batch targets"],
+        recent: Float[AnyArray, "batch targets"],
         *,
         key: jax.Array | None = None,
     ) -> tuple[Float[AnyArray, "batch queries targets"], Float[AnyArray, "batch queries targets"]]:
@@ -101,7 +116,7 @@ class ForecastNet(eqx.Module):
         `encode` then `decode`: the split lets streaming keep the encoded states between
         calls and still run exactly the same head.
         """
-        return self.decode(self.encode(x, dt, valid, key=key), xq, tau, locf, level)
+        return self.decode(self.encode(x, dt, valid, key=key), xq, tau, locf, level, recent)
 
     def init_state(self, batch_shape: tuple[int, ...]) -> tuple[Complex[AnyArray, "..."], ...]:
         """Every block's state before any event, `batch_shape + state_shape`."""
@@ -133,6 +148,7 @@ class ForecastNet(eqx.Module):
         tau: Float[AnyArray, "batch queries"],
         locf: Float[AnyArray, "batch targets"],
         level: Float[AnyArray, "batch targets"],
+        recent: Float[AnyArray, "batch targets"],
     ) -> tuple[Float[AnyArray, "batch queries targets"], Float[AnyArray, "batch queries targets"]]:
         """Means and scales `(B, Q, C)` of queries after the events encoded in `states`.
 
@@ -142,6 +158,6 @@ class ForecastNet(eqx.Module):
         def one_query(xq_q, tau_q):  # (B, F), (B,): the same query slot of every series
             _, h = self.stack.step(states, xq_q, tau_q)
             out = jax.vmap(self.head)(jnp.concatenate([h, xq_q], axis=-1))
-            return blend(out, locf, level)
+            return blend(out, locf, level, recent)
 
         return jax.vmap(one_query, in_axes=(1, 1), out_axes=1)(xq, tau)

@@ -47,6 +47,7 @@ class VariableBatch(NamedTuple):
     tau: np.ndarray  # (B, Q) time from the cutoff to each query
     locf: np.ndarray  # (B, C) last value at the cutoff (scaled; 0 = never seen)
     level: np.ndarray  # (B, C) running mean at the cutoff (scaled; 0 = never seen)
+    recent: np.ndarray  # (B, C) recent mean at the cutoff (scaled; 0 = never seen)
     y: np.ndarray  # (B, Q, C) scaled truth, 0 where not observed
     mask: np.ndarray  # (B, Q, C) bool
 
@@ -64,6 +65,7 @@ class VariableBatch(NamedTuple):
             tau=np.zeros((b, n_queries), np.float32),
             locf=np.zeros((b, n_t), np.float32),
             level=np.zeros((b, n_t), np.float32),
+            recent=np.zeros((b, n_t), np.float32),
             y=np.zeros((b, n_queries, n_t), np.float32),
             mask=np.zeros((b, n_queries, n_t), bool),
         )
@@ -122,6 +124,7 @@ def assemble_variables(
         out.obs[i, v, slot], out.dt[i, v, slot], out.valid[i, v, slot] = tok, gap, True
         out.since[i], out.seen[i], out.t_cut[i] = g.since[c], g.seen[c], g.t[c]
         out.static[i], out.locf[i], out.level[i] = g.static, g.locf[c], g.level[c]
+        out.recent[i] = g.recent[c]
         fill_queries(out, i, tau, y)
     return out
 
@@ -159,6 +162,7 @@ class VariableClockNet(eqx.Module):
         n_layers: int,
         dropout: float,
         heads: int = 4,
+        n_baselines: int = N_BASELINES,
         blend_prior: np.ndarray | None = None,
         key: jax.Array,
     ):
@@ -168,8 +172,11 @@ class VariableClockNet(eqx.Module):
         - `make_ssm`: builds one SSM layer of width `hidden_size` from a key.
         - `hidden_size`, `n_layers`, `dropout`: the stack shared by every variable.
         - `heads`: attention heads across the variables.
-        - `blend_prior`: initial weights of (LOCF, running mean, training mean), `(3,)`
-          or per variable `(C, 3)`; None starts at LOCF.
+        - `n_baselines`: how many of the simple forecasts (LOCF, running mean, training
+          mean, recent mean) the blend weighs: all four, or the first three (networks
+          saved before the recent mean).
+        - `blend_prior`: their initial weights, `(n_baselines,)` or per variable
+          `(C, n_baselines)`; None starts at LOCF.
         - `key`: a `jax.random` key.
         """
         keys = jax.random.split(key, 8)
@@ -187,7 +194,7 @@ class VariableClockNet(eqx.Module):
         self.attention = eqx.nn.MultiheadAttention(heads, h, key=keys[5])
         self.head = eqx.nn.MLP(
             2 * h + QUERY_FEATURES,
-            2 + N_BASELINES,
+            2 + n_baselines,
             width_size=h,
             depth=1,
             activation=jax.nn.gelu,
@@ -199,8 +206,8 @@ class VariableClockNet(eqx.Module):
             self.head,
             (jnp.zeros_like(last.weight), jnp.zeros_like(last.bias)),
         )
-        bias = np.zeros((n_targets, 2 + N_BASELINES), np.float32)
-        bias[:, 2:] = prior_logits(blend_prior, n_targets)
+        bias = np.zeros((n_targets, 2 + n_baselines), np.float32)
+        bias[:, 2:] = prior_logits(blend_prior, n_targets, n_baselines)
         self.bias = jnp.asarray(bias)
         self.n_targets = n_targets
 
@@ -257,6 +264,7 @@ class VariableClockNet(eqx.Module):
         at = self.stack.jump(tuple(x[:, None] for x in cut), tau)  # (B, Q, C, *state)
         level = jnp.broadcast_to(level[:, None], gap.shape)
         locf = jnp.broadcast_to(batch.locf[:, None], gap.shape)
+        recent = jnp.broadcast_to(batch.recent[:, None], gap.shape)
         seen = jnp.broadcast_to(batch.seen[:, None], gap.shape).astype(gap.dtype)
         extra = jnp.stack(
             [locf, level, seen, jnp.log1p(gap), jnp.broadcast_to(jnp.log1p(tau), gap.shape)],
@@ -265,7 +273,7 @@ class VariableClockNet(eqx.Module):
         context = jnp.broadcast_to(context[:, None], (*gap.shape, context.shape[-1]))
         out = _mlp(self.head, jnp.concatenate([context, self._read(at), extra], axis=-1))
         out = out + self.bias
-        return blend_parts(out[..., 0], out[..., 1], out[..., 2:], locf, level)
+        return blend_parts(out[..., 0], out[..., 1], out[..., 2:], locf, level, recent)
 
     def _read(self, states) -> Float[AnyArray, "*batch hidden"]:
         """Every block's read-out of `states`, mixed to width H."""
