@@ -33,7 +33,7 @@ from ._atomic_io import (
 
 
 FORMAT = "s5ts.checkpoint"
-FORMAT_VERSION = 3  # 2: SHA-256 digests; 3: the weights' moving average
+FORMAT_VERSION = 4  # 2: SHA-256 digests; 3: the weights' moving average; 4: the recent mean
 _META = "state.json"
 _ARRAYS = ("model", "opt_state", "average", "best")  # LoopState fields, each in <name>.eqx
 _WHAT = "an s5ts training checkpoint"

@@ -33,6 +33,7 @@ FIRST_GAP = 1.0  # model units before a series' first event: ZOH drops events af
 # between a panel's events): about the last eight events weigh half of it.
 RECENT_HALF_LIFE = 8.0
 _BLOCK_DECAY = 30.0  # most decay exponent summed in one block (exp(30) ~ 1e13: exact enough)
+_TINY_WEIGHT = 1e-200  # the least weight a recent mean's sums keep (see `recent_sums`)
 
 
 @runtime_checkable
@@ -143,7 +144,8 @@ def continue_features(
 ) -> tuple[SeriesFeatures, Carry]:
     """Features of events at times `t` (n,) with scaled values `y` (n, C) that follow the
     events summarised by `carry`, and the carry after them. Streaming continues a series
-    with it, so an update's features are those of the whole history by construction.
+    with it, so an update's features are those of the whole history by construction
+    (the recent mean's to float rounding: its decaying sums restart at the split).
 
     `bounds` (2, C): the values enter the inputs (and LOCF and running mean) clipped to
     this range, so that an entry error (a temperature of -17.8 °C) cannot drag a forecast
@@ -214,7 +216,10 @@ def recent_sums(
 
     Vectorised in blocks: within one, each term is scaled up by its decay from the
     block's start and the cumulative sum scaled back down, which stays exact in float64
-    while the decay across the block is below `exp(_BLOCK_DECAY)`.
+    while the decay across the block is below `exp(_BLOCK_DECAY)`. After a gap long
+    enough for the weight to decay below `_TINY_WEIGHT` (hundreds of half-lives), both
+    sums would underflow and their ratio lose its digits: such a pair is held at weight
+    `_TINY_WEIGHT` with the mean it had, which later observations outweigh entirely.
     """
     rate = np.log(2.0) / RECENT_HALF_LIFE
     total = np.empty(values.shape)
@@ -229,6 +234,23 @@ def recent_sums(
         lead = np.exp(-rate * (ref - prev_t))  # the carried sums, decayed to the block's start
         total[start:stop] = down * (prev_total * lead + np.cumsum(up * values[start:stop], 0))
         weight[start:stop] = down * (prev_weight * lead + np.cumsum(up * obs[start:stop], 0))
+        _hold_tiny(total[start:stop], weight[start:stop], obs[start:stop], prev_total, prev_weight)
         prev_t, prev_total, prev_weight = t[stop - 1], total[stop - 1], weight[stop - 1]
         start = stop
     return total, weight
+
+
+def _hold_tiny(total, weight, obs, prev_total, prev_weight) -> None:
+    """In place: where a target observed before (in the carry or the block) has weight
+    below `_TINY_WEIGHT`, the sums become `(mean * _TINY_WEIGHT, _TINY_WEIGHT)` with the
+    mean of its latest entry above it (or of the carry). A no-op in normal use."""
+    seen = (prev_weight > 0) | (np.cumsum(obs, axis=0) > 0)
+    low = seen & (weight < _TINY_WEIGHT)
+    if not low.any():
+        return
+    rows = np.arange(len(weight))[:, None]
+    last_good = np.maximum.accumulate(np.where(low, -1, rows), axis=0)  # -1: the carry's
+    carried = recent_mean(prev_total, prev_weight)
+    good = recent_mean(total, weight)
+    mean = np.where(last_good >= 0, np.take_along_axis(good, np.maximum(last_good, 0), 0), carried)
+    total[low], weight[low] = mean[low] * _TINY_WEIGHT, _TINY_WEIGHT

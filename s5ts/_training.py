@@ -291,7 +291,9 @@ def train(
         leave=False,
     )
     # The next batch is drawn (in numpy) while the current step runs (in XLA).
-    ahead = _Prefetch(sample, rng) if state.step < max_steps and stopped is None else None
+    ahead = None
+    if state.step < max_steps and stopped is None:
+        ahead = _Prefetch(sample, rng, limit=max_steps - state.step)
     try:
         while stopped is None and state.step < max_steps:
             key, sub = jax.random.split(state.key)
@@ -349,42 +351,43 @@ def train(
 
 
 class _Prefetch:
-    """Training batches drawn one step ahead in a background thread, each with the random
-    state after it: the numpy work of building a batch overlaps the previous step's
-    XLA computation, and the batches are those `sample()` draws in the loop itself."""
+    """At most `limit` training batches, each drawn in a background thread while the step
+    before it runs, with the random state after it: the numpy work of building a batch
+    overlaps the previous step's XLA computation, and the batches are those `sample()`
+    would draw in the loop itself. One batch is drawn ahead, never more."""
 
-    def __init__(self, sample: Callable[[], AnyBatch], rng: np.random.Generator):
-        self._sample, self._rng = sample, rng
-        self._ready: queue.Queue = queue.Queue(maxsize=1)
+    def __init__(self, sample: Callable[[], AnyBatch], rng: np.random.Generator, limit: int):
+        self._sample, self._rng, self._limit = sample, rng, limit
+        self._ready: queue.Queue = queue.Queue()
+        self._wanted = threading.Semaphore(1)  # draws asked for and not yet started
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="s5ts-batches", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        while not self._stop.is_set():
+        for _ in range(self._limit):
+            self._wanted.acquire()
+            if self._stop.is_set():
+                return
             try:
-                item = (self._sample(), self._rng.bit_generator.state)
+                self._ready.put((self._sample(), self._rng.bit_generator.state))
             except BaseException as err:  # raised in the training loop, not lost here
-                item = err
-            while not self._stop.is_set():
-                try:
-                    self._ready.put(item, timeout=0.05)
-                    break
-                except queue.Full:
-                    continue
-            if isinstance(item, BaseException):
+                self._ready.put(err)
                 return
 
     def next(self) -> tuple[AnyBatch, dict]:
-        """The next batch and the sampler's random state after drawing it."""
+        """The next batch and the sampler's random state after drawing it; the one after
+        it starts drawing now."""
         item = self._ready.get()
         if isinstance(item, BaseException):
             raise item
+        self._wanted.release()
         return item
 
     def close(self) -> None:
         """Stop drawing (a batch being drawn is finished and dropped)."""
         self._stop.set()
+        self._wanted.release()
         self._thread.join()
 
 

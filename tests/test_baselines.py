@@ -130,12 +130,15 @@ def test_intervals_are_calibrated_on_the_validation_series():
 
 
 def test_a_network_of_three_baselines_still_loads_and_forecasts(split, tmp_path):
-    # Files written before the recent mean hold a blend of three simple forecasts (their
-    # config has no `baselines`, read as 3): such a network saves, loads, predicts and
-    # streams like any other.
+    # Files written before the recent mean hold a blend of three simple forecasts, and
+    # their config has no `baselines`: such a file (written here by saving a three-way
+    # network and removing the field) loads as three, and predicts and streams.
     import dataclasses
+    import json
 
     import jax
+
+    from s5ts._atomic_io import seal
 
     train, val, static_df = split
     model = s5ts.S5Forecaster(**(TINY | {"horizon": HORIZON, "max_steps": 2}))
@@ -144,6 +147,11 @@ def test_a_network_of_three_baselines_still_loads_and_forecasts(split, tmp_path)
     arch = dataclasses.replace(model.architecture_, baselines=3)
     model.fitted_ = model.fitted_.replace(architecture=arch, model=arch.build(jax.random.key(1)))
     model.save(tmp_path / "three")
+    config = json.loads((tmp_path / "three" / "config.json").read_text())
+    del config["fitted"]["architecture"]["baselines"]
+    weights = {"model.eqx": (tmp_path / "three" / "model.eqx").read_bytes()}
+    config = seal(config, "config.json", weights)
+    (tmp_path / "three" / "config.json").write_text(json.dumps(config))
     loaded = s5ts.S5Forecaster.load(tmp_path / "three")
     assert loaded.architecture_.baselines == 3
     hist = val[val["ds"] < 12.0]

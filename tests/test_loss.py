@@ -34,7 +34,7 @@ def fitted_and_batch():
 
 
 def _forward(model, b):
-    return model.batched(b.x, b.dt, b.valid, b.xq, b.tau, b.locf, b.level)
+    return model.batched(b.x, b.dt, b.valid, b.xq, b.tau, b.locf, b.level, b.recent)
 
 
 @pytest.mark.parametrize("weighted", [False, True])
@@ -70,10 +70,11 @@ def test_mse_loss_mean_gradient_is_the_squared_error_alone(fitted_and_batch):
     g_mse = last(eqx.filter_grad(batch_loss)(model, b, None, s5ts.SquaredError()))
     g_nll = last(eqx.filter_grad(batch_loss)(model, b, None, s5ts.GaussianNLL()))
     g_sq = last(eqx.filter_grad(sq_only)(model))
-    # The head's rows are [residual (c), scale (c), blend logits (3c)]. The mean's rows
+    # The head's rows are [residual (c), scale (c), blend logits (4c)]. The mean's rows
     # (residual and logits) get exactly the squared-error gradient; the scale rows get the
     # NLL's (which the squared error leaves at zero), so the intervals are still fitted.
-    mean_rows = np.r_[0:c, 2 * c : 5 * c]
+    mean_rows = np.r_[0:c, 2 * c : (2 + s5ts.network.N_BASELINES) * c]
+    assert len(g_sq) == (2 + s5ts.network.N_BASELINES) * c
     np.testing.assert_allclose(g_mse[mean_rows], g_sq[mean_rows], rtol=1e-5, atol=1e-8)
     assert np.all(g_sq[c : 2 * c] == 0.0) and np.abs(g_mse[c : 2 * c]).max() > 0
     assert not np.allclose(g_nll[:c], g_sq[:c], rtol=1e-3)

@@ -119,6 +119,36 @@ def test_continued_features_equal_those_of_the_whole_series():
     assert carry.t == t[-1] and carry.count.sum() == (~np.isnan(y)).sum()
 
 
+def test_recent_mean_matches_a_plain_loop_across_long_gaps():
+    # The recent mean against a float64 loop in log space (each weight relative to the
+    # largest, so no sum underflows), on a series with gaps of up to 30,000 model units:
+    # after a gap the decaying sums of `recent_sums` would underflow; the mean holds.
+    rng = np.random.default_rng(1)
+    n, c = 60, 3
+    gaps = rng.exponential(1.0, n)
+    gaps[[20, 40]] = [9_000.0, 30_000.0]
+    t = np.cumsum(gaps)
+    t -= t[0]
+    y = rng.normal(size=(n, c))
+    y[rng.random((n, c)) < 0.5] = np.nan
+    y[21:, 2] = np.nan  # a variable last seen before the first long gap
+    whole = series_features(t, y, np.zeros(0))
+    want = np.zeros((n, c))
+    for i in range(n):
+        for k in range(c):
+            j = np.flatnonzero(~np.isnan(y[: i + 1, k]))
+            if len(j):
+                logw = -(t[i] - t[j]) * np.log(2.0) / 8.0
+                w = np.exp(logw - logw.max())
+                want[i, k] = (w * y[j, k]).sum() / w.sum()
+    np.testing.assert_allclose(whole.recent, want, rtol=1e-5, atol=1e-6)
+    carry, parts = Carry.start(c), []
+    for a, b in [(0, 21), (21, 22), (22, 41), (41, n)]:
+        f, carry = continue_features(t[a:b], y[a:b], np.zeros(0), carry)
+        parts.append(f.recent)
+    np.testing.assert_allclose(np.concatenate(parts), want, rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("how", ["whole", "one_event_at_a_time", "one_chunk"])
 def test_streamed_forecasts_equal_predict_on_the_full_history(data, sharp, ward, how):
     df, static_df = data

@@ -11,8 +11,8 @@ class NotFittedError(ValueError, AttributeError):
 
 class BaselineWarning(UserWarning):
     """Warned by `fit` when, on the validation series, the fitted model does not forecast
-    better than the best simple baseline (last value or series mean). `validation_scores_`
-    holds the figures."""
+    better than the best simple baseline (last value, series mean or recent mean).
+    `validation_scores_` holds the figures."""
 
 
 class ExtrapolationWarning(UserWarning):

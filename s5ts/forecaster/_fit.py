@@ -186,7 +186,6 @@ def _fit(params, data: TrainingData, id_col, time_col, callbacks, checkpoint_dir
         n_static=len(panel.static_cols),
         ssm=params["ssm"],
         network=network,
-        baselines=N_BASELINES,
     )
     options = dict(
         batch_size=batch_size,
@@ -336,7 +335,7 @@ def blend_prior(feats, horizon, context, max_len, n_queries, seed: int, layout) 
             pred = pred + w_recent * b.recent[:, None]
             sq[k] += np.where(m, (pred - y) ** 2, 0.0).sum(axis=(0, 1))
         count += m.sum(axis=(0, 1))
-    best = _SIMPLEX[np.argmin(sq, axis=0)]  # (C, 3); unobserved targets: the first point
+    best = _SIMPLEX[np.argmin(sq, axis=0)]  # (C, 4); unobserved targets: the first point
     return np.where(count[:, None] > 0, best, _SIMPLEX[0])
 
 
@@ -369,9 +368,13 @@ def _report_scores(scores: dict, verbose: bool, n_held: int, n_networks: int) ->
             f"{scores['recent_mean']:.4g}, training mean {scores['train_mean']:.4g}",
             file=sys.stderr,
         )
-    best = min(("locf", "series_mean"), key=scores.__getitem__)
+    best = min(("locf", "series_mean", "recent_mean"), key=scores.__getitem__)
     if scores["model"] >= scores[best]:
-        name = {"locf": "the last observed value", "series_mean": "each series' own mean"}
+        name = {
+            "locf": "the last observed value",
+            "series_mean": "each series' own mean",
+            "recent_mean": "each series' recent mean",
+        }
         warn(
             f"fit: on {where} the model's MSE ({scores['model']:.4g}, "
             f"scaled units) is not below that of forecasting {name[best]} "

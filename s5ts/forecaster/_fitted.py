@@ -23,7 +23,7 @@ import numpy as np
 
 from .._features import Series, n_features
 from ..data import ConversionReport, Panel, Scaler, TimeScale, check_has_targets, read_panel
-from ..network import S5, Ensemble, SharedClock
+from ..network import N_BASELINES, S5, Ensemble, SharedClock
 from . import _json
 
 
@@ -51,9 +51,9 @@ class Architecture:
     ssm: object = S5()  # an s5ts.network.AbstractSSM
     network: object = SharedClock()  # an s5ts.network.AbstractNetwork
     members: int = 1  # networks kept (one per fold); more than one: an Ensemble of them
-    # Simple forecasts the blend weighs (`s5ts.network.N_BASELINES`): 4 since the recent
-    # mean, 3 in files written before it (which lack the field).
-    baselines: int = 3
+    # Simple forecasts the blend weighs: 4 since the recent mean; files written before it
+    # lack the field and load with 3 (`_persistence.UNNAMED_IN_OLDER_ARCHITECTURES`).
+    baselines: int = N_BASELINES
 
     def build(self, key, blend_prior=None):
         """A freshly initialised network (or, for loading, the skeleton to fill);

@@ -3,8 +3,8 @@
 A `ForecastState` holds per series what later events and queries need: every block's SSM
 state after the last event, and the features carried from event to event (times, when
 each target was last observed, LOCF, running sums and counts, the recent mean's decaying
-sums, statics). An update
-computes the new events' features from that carry with `continue_features` — the code
+sums, statics). An update computes the new events' features from that carry with
+`continue_features` — the code
 `series_features` runs over a whole history — and scans only them, from the stored
 states. Padding is an exact no-op in the scan, so series with different numbers of new
 events share one batch. A forecast steps one virtual query event from the state through

@@ -43,6 +43,9 @@ _WHAT = "a saved S5Forecaster"
 # Hyperparameters added after files of this format were first written, with the value
 # that models saved before them were trained with (not today's default).
 UNNAMED_IN_OLDER_FILES = {"ema_decay": 0.0, "folds": 1}
+# Likewise for the network's Architecture: blends of three simple forecasts before the
+# recent mean.
+UNNAMED_IN_OLDER_ARCHITECTURES = {"baselines": 3}
 
 
 def _as_path(path) -> Path:
@@ -116,7 +119,10 @@ def _from_config(config: dict, weights: bytes, path: Path, defaults: dict):
             raise ValueError(f"unknown hyperparameter(s) {unknown}")
         params = defaults | UNNAMED_IN_OLDER_FILES | saved
         check_hyperparameters(params)
-        fitted = FittedForecaster.from_config(dict(config["fitted"]))
+        fitted_config = dict(config["fitted"])
+        architecture = dict(fitted_config["architecture"])
+        fitted_config["architecture"] = UNNAMED_IN_OLDER_ARCHITECTURES | architecture
+        fitted = FittedForecaster.from_config(fitted_config)
         _check_consistent(fitted, len(weights))
         skeleton = fitted.architecture.build(jax.random.key(0))
     except (KeyError, TypeError, ValueError, AttributeError) as err:
