@@ -7,8 +7,6 @@ weights so far for the forecaster, and an exact point to resume from for a check
 """
 
 import dataclasses
-import queue
-import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -290,15 +288,10 @@ def train(
         desc="s5ts fit" + (f" {fold[0] + 1}/{fold[1]}" if fold[1] > 1 else ""),
         leave=False,
     )
-    # The next batch is drawn (in numpy) while the current step runs (in XLA).
-    ahead = None
-    if state.step < max_steps and stopped is None:
-        ahead = _Prefetch(sample, rng, limit=max_steps - state.step)
     try:
         while stopped is None and state.step < max_steps:
             key, sub = jax.random.split(state.key)
-            batch, rng_state = ahead.next()
-            batch = shard_batch(batch, mesh)
+            batch = shard_batch(sample(), mesh)
             model, opt_state, loss = train_step(
                 state.model, state.opt_state, batch, sub, optimizer, objective, traced_weights
             )
@@ -317,7 +310,7 @@ def train(
                 if not np.isfinite(val):
                     stopped = "non_finite"
                     break
-            state = _commit(state, model, opt_state, average, key, rng_state, step, loss, val)
+            state = _commit(state, model, opt_state, average, key, rng, step, loss, val)
             if val is not None and state.best_step != step and state.bad >= patience:
                 stopped = "early_stopping"
             if checkpoint is not None and step % eval_every == 0:
@@ -331,11 +324,6 @@ def train(
         stopped = "interrupted"
     finally:
         bar.close()
-        if ahead is not None:
-            ahead.close()
-        # The sampler's stream as if nothing had been drawn ahead: what follows (the next
-        # fold's network, a resumed run) draws exactly what it would have.
-        rng.bit_generator.state = state.rng_state
     stopped = stopped or "max_steps"
     if checkpoint is not None:
         # A run that ended for good is recorded as such; one stopped by Ctrl-C, a callback
@@ -348,47 +336,6 @@ def train(
     return TrainResult(
         best, best_step, stopped, state.train_loss[: state.step], _upto(state), state.step
     )
-
-
-class _Prefetch:
-    """At most `limit` training batches, each drawn in a background thread while the step
-    before it runs, with the random state after it: the numpy work of building a batch
-    overlaps the previous step's XLA computation, and the batches are those `sample()`
-    would draw in the loop itself. One batch is drawn ahead, never more."""
-
-    def __init__(self, sample: Callable[[], AnyBatch], rng: np.random.Generator, limit: int):
-        self._sample, self._rng, self._limit = sample, rng, limit
-        self._ready: queue.Queue = queue.Queue()
-        self._wanted = threading.Semaphore(1)  # draws asked for and not yet started
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="s5ts-batches", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        for _ in range(self._limit):
-            self._wanted.acquire()
-            if self._stop.is_set():
-                return
-            try:
-                self._ready.put((self._sample(), self._rng.bit_generator.state))
-            except BaseException as err:  # raised in the training loop, not lost here
-                self._ready.put(err)
-                return
-
-    def next(self) -> tuple[AnyBatch, dict]:
-        """The next batch and the sampler's random state after drawing it; the one after
-        it starts drawing now."""
-        item = self._ready.get()
-        if isinstance(item, BaseException):
-            raise item
-        self._wanted.release()
-        return item
-
-    def close(self) -> None:
-        """Stop drawing (a batch being drawn is finished and dropped)."""
-        self._stop.set()
-        self._wanted.release()
-        self._thread.join()
 
 
 class _Sharded:
@@ -404,12 +351,9 @@ class _Sharded:
         return bool(self.batches)
 
 
-def _commit(
-    state: LoopState, model, opt_state, average, key, rng_state, step, loss, val
-) -> LoopState:
+def _commit(state: LoopState, model, opt_state, average, key, rng, step, loss, val) -> LoopState:
     """The state after a completed step, built aside and swapped in by one assignment;
-    `average` is the weights' moving average after it (validated as `val`), `rng_state`
-    the sampler's random state after drawing its batch."""
+    `average` is the weights' moving average after it (validated as `val`)."""
     state.train_loss.append(loss)  # lists are trimmed to `step` if the swap never happens
     best = dict(best=state.best, best_loss=state.best_loss, best_step=state.best_step)
     bad = state.bad
@@ -425,7 +369,7 @@ def _commit(
         opt_state=opt_state,
         average=average,
         key=key,
-        rng_state=rng_state,
+        rng_state=rng.bit_generator.state,
         step=step,
         bad=bad,
         **best,

@@ -4,7 +4,6 @@ Same tiny model and data shapes as `test_forecaster.py`, so compilations are sha
 """
 
 import json
-import threading
 
 import numpy as np
 import pandas as pd
@@ -66,22 +65,6 @@ def test_keyboard_interrupt_leaves_a_fitted_model(data):
     assert est.history_["stopped"] == "interrupted"
     assert len(est.history_["train_loss"]) == 5
     assert _finite(_forecast(est, data))
-
-
-def _drawing_threads() -> list:
-    return [t for t in threading.enumerate() if t.name == "s5ts-batches"]
-
-
-def test_no_batch_thread_outlives_a_fit_however_it_ends(data):
-    # Batches are drawn a step ahead in a background thread; a fit that ends (normally,
-    # by a callback, by Ctrl-C or with a fault inside a step) leaves none behind.
-    df, static_df = data
-    s5ts.S5Forecaster(**TINY).fit(df, static_df, callbacks=[_stop_at(3)])
-    with pytest.raises(KeyboardInterrupt):
-        s5ts.S5Forecaster(**TINY).fit(df, static_df, callbacks=[_stop_at(4, KeyboardInterrupt())])
-    with pytest.raises(RuntimeError, match="boom"):
-        s5ts.S5Forecaster(**TINY).fit(df, static_df, callbacks=[_stop_at(2, RuntimeError("boom"))])
-    assert _drawing_threads() == []
 
 
 def test_callback_sees_every_step_and_can_stop(data):
