@@ -55,7 +55,7 @@ def test_auto_trains_one_network_per_fold_on_small_data(ensemble):
     assert {s.folds for s in steps} == {5}
     assert "5 networks, one per fold" in model.fitted_.training_summary()
     scores = model.validation_scores_
-    assert set(scores) == {"model", "locf", "series_mean", "train_mean"}
+    assert set(scores) == {"model", "locf", "series_mean", "train_mean", "recent_mean"}
 
 
 def test_forecast_is_the_mixture_of_the_members(data, ensemble):
