@@ -4,12 +4,12 @@ A `ForecastState` holds per series what later events and queries need: every blo
 state after the last event, and the features carried from event to event (times, when
 each target was last observed, LOCF, running sums and counts, the recent mean's decaying
 sums, statics). An update computes the new events' features from that carry with
-`continue_features` — the code
-`series_features` runs over a whole history — and scans only them, from the stored
-states. Padding is an exact no-op in the scan, so series with different numbers of new
-events share one batch. A forecast steps one virtual query event from the state through
-`ForecastNet.decode`, the head `predict` runs, so streamed forecasts equal `predict` on
-the full history (to float rounding) at the cost of the new events only.
+`continue_features` — the code `series_features` runs over a whole history — and scans
+only them, from the stored states. Padding is an exact no-op in the scan, so series with
+different numbers of new events share one batch. A forecast steps one virtual query event
+from the state through `ForecastNet.decode`, the head `predict` runs, so streamed
+forecasts equal `predict` on the full history (to float rounding) at the cost of the new
+events only.
 
 Every function here maps (fitted forecaster, state, frame) to a new state or frame; a
 state is never changed in place (its arrays are read-only).
@@ -343,7 +343,7 @@ def _at_last_event(state: ForecastState, i: int | np.integer) -> SeriesFeatures:
         since=since[None],
         seen=seen[None],
         level=level[None].astype(np.float32),
-        recent=_recent(state)[i : i + 1].astype(np.float32),
+        recent=recent_mean(state.recent_total[i], state.recent_weight[i])[None].astype(np.float32),
         static=state.static[i].astype(np.float32),
     )
 

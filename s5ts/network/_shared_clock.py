@@ -5,10 +5,10 @@ advanced by one virtual "query event" (`stack.step`) arriving `tau` after the cu
 per query and independently of the others (vmapped), so a forecast never depends on which
 other queries were asked. A small head reads the query output and predicts, per target,
 a blend of the simple forecasts — the last observed value (LOCF), the series' running
-mean, the training mean and its recent mean — plus a residual, and a scale. The blend weights
-depend on the query (how long ago the variable was seen, how far ahead, ...) and start
-at a prior fitted on the training data, so even an untrained network forecasts as well
-as the best fixed blend of the baselines; with little data it stays close to it.
+mean, the training mean and its recent mean — plus a residual, and a scale. The blend
+weights depend on the query (how long ago the variable was seen, how far ahead, ...) and
+start at a prior fitted on the training data, so even an untrained network forecasts as
+well as the best fixed blend of the baselines; with little data it stays close to it.
 The two halves are `encode` (events -> states) and `decode` (states, queries -> forecasts),
 so that streaming can keep the states between calls and run the same head.
 """
@@ -32,7 +32,6 @@ class ForecastNet(eqx.Module):
     stack: SSMStack
     head: eqx.nn.MLP
     n_targets: int = eqx.field(static=True)
-    n_baselines: int = eqx.field(static=True)
 
     def __init__(
         self,
@@ -80,7 +79,6 @@ class ForecastNet(eqx.Module):
             (jnp.zeros_like(last.weight), jnp.asarray(bias, last.bias.dtype)),
         )
         self.n_targets = n_targets
-        self.n_baselines = n_baselines
 
     def __call__(
         self, batch: Batch, *, key: jax.Array | None = None

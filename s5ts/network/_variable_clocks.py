@@ -12,8 +12,7 @@ observation to the query (`jump`, the continuous-time step the layers are built 
 read out, the variables then read each other (attention across the variables at that
 time), and a head shared by all variables predicts, per variable, a blend of the
 last value, the running mean, the training mean and the recent mean, a residual and a
-scale. A forecast
-depends only on its own series' history and its own time.
+scale. A forecast depends only on its own series' history and its own time.
 """
 
 from collections.abc import Callable
