@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._features import AnySeries, Timed, n_features
+from ._features import AnySeries, Timed, features_of, n_features, queries_of
 
 
 # Window edges are widened by this relative amount, so that an event exactly one horizon
@@ -73,15 +73,16 @@ def assemble(
         y=np.zeros((b, n_queries, n_t), np.float32),
         mask=np.zeros((b, n_queries, n_t), bool),
     )
-    for i, (f, c, tau, y) in enumerate(zip(feats, cutoffs, taus, targets, strict=True)):
-        if f is None:
-            continue
+    real = [i for i, f in enumerate(feats) if f is not None]
+    built = features_of([feats[i] for i in real], [cutoffs[i] + 1 for i in real])
+    cuts = [cutoffs[i] for i in real]
+    out.xq[real] = queries_of(built, cuts, [taus[i] for i in real], n_queries)
+    for i, g in zip(real, built, strict=True):  # built here, for the events samples see
+        f, c, tau, y = feats[i], cutoffs[i], taus[i], targets[i]
         s = history_start(f, c, context, length)
-        m, q = c + 1 - s, len(tau)
-        g = f.features(c + 1)  # built here, for the events the sample sees
+        m = c + 1 - s
         out.x[i, :m], out.dt[i, :m], out.valid[i, :m] = g.x[s : c + 1], g.dt[s : c + 1], True
-        out.xq[i, :q], out.locf[i], out.level[i] = g.query(c, tau), g.locf[c], g.level[c]
-        out.recent[i] = g.recent[c]
+        out.locf[i], out.level[i], out.recent[i] = g.locf[c], g.level[c], g.recent[c]
         fill_queries(out, i, tau, y)
     return out
 

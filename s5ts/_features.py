@@ -21,6 +21,7 @@ A query is a virtual event `tau` after the cutoff with no values: its time-since
 elapsed features move on by `tau`, its LOCF and running mean are those at the cutoff.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol, runtime_checkable
 
@@ -69,20 +70,45 @@ class SeriesFeatures:
 
     def query(self, c: int, tau: np.ndarray) -> np.ndarray:
         """(Q, F) features of queries `tau` (Q,) model units after event `c`."""
-        tau = np.asarray(tau, np.float64)[:, None]
-        q, n_t = len(tau), self.y.shape[1]
-        cols = [
-            np.zeros((q, 2 * n_t)),
-            np.log1p(self.since[c] + tau),
-            np.broadcast_to(self.locf[c], (q, n_t)),
-            np.broadcast_to(self.seen[c], (q, n_t)),
-            np.broadcast_to(self.level[c], (q, n_t)),
-            np.log1p(tau),
-            np.log1p(self.t[c] + tau),
-            np.ones((q, 1)),
-            np.broadcast_to(self.static, (q, len(self.static))),
-        ]
-        return np.concatenate(cols, axis=1).astype(np.float32)
+        return queries_of([self], [c], [np.asarray(tau, np.float64)], len(tau))[0]
+
+
+def queries_of(
+    feats: Sequence[SeriesFeatures], cuts: Sequence[int], taus: Sequence[np.ndarray], width: int
+) -> np.ndarray:
+    """(B, width, F) float32: row i holds `feats[i].query(cuts[i], taus[i])`, zeros after
+    its queries; computed for all rows at once."""
+    b = len(feats)
+    n_t = feats[0].y.shape[1] if b else 0
+    tau = np.zeros((b, width))
+    for i, q in enumerate(taus):
+        tau[i, : len(q)] = q
+    tau = tau[..., None]
+    at = [(f, c) for f, c in zip(feats, cuts, strict=True)]
+    since, locf, seen, level = (np.stack([getattr(f, k)[c] for f, c in at]) for k in _AT_CUT)
+    t = np.array([f.t[c] for f, c in at])
+    static = np.stack([f.static for f in feats])
+    parts = [
+        np.zeros((b, width, 2 * n_t)),
+        np.log1p(since[:, None] + tau),
+        locf[:, None],
+        seen[:, None],
+        level[:, None],
+        np.log1p(tau),
+        np.log1p(t[:, None, None] + tau),
+        np.ones((b, width, 1)),
+        static[:, None],
+    ]
+    out = np.empty((b, width, n_features(n_t, static.shape[-1])), np.float32)
+    start = 0
+    for part in parts:
+        out[..., start : start + part.shape[-1]] = part
+        start += part.shape[-1]
+    out[np.arange(width) >= np.array([len(q) for q in taus])[:, None]] = 0.0
+    return out
+
+
+_AT_CUT = ("since", "locf", "seen", "level")
 
 
 @dataclass(frozen=True, eq=False)
@@ -151,40 +177,129 @@ def continue_features(
     this range, so that an entry error (a temperature of -17.8 °C) cannot drag a forecast
     with it; the targets `y` stay as they are.
     """
-    n, n_t = y.shape
+    rows = Carry(*(np.asarray(v)[None] for v in carry))
+    padded, after = _padded_features(t[None], y[None], np.asarray(static)[None], rows, bounds)
+    feats = _row(padded, 0, len(t))
+    if len(t) == 0:
+        return feats, carry
+    return feats, Carry(float(after.t[0]), *(v[0] for v in after[1:]))
+
+
+def features_of(series: Sequence[AnySeries], stops: Sequence[int]) -> list[SeriesFeatures]:
+    """The features of each series' events before its `stops` entry, as
+    `series.features(stop)` gives them, built for many series at once: series of similar
+    length are padded into blocks of at most `_BLOCK_ELEMENTS` values per target array
+    and computed together (what a training batch or a prediction needs, without a numpy
+    call per series and feature); a block is closed before padding would add more than a
+    quarter to its events."""
+    out: list[SeriesFeatures | None] = [None] * len(series)
+    todo = []
+    for i, (f, stop) in enumerate(zip(series, stops, strict=True)):
+        if isinstance(f, Series) and stop > 0:
+            todo.append(i)
+        else:
+            out[i] = f.features(stop)
+    todo.sort(key=lambda i: stops[i])
+    block: list[int] = []
+    events = 0  # in the block, before padding
+    for k, i in enumerate(todo):
+        block.append(i)
+        events += stops[i]
+        if k + 1 < len(todo):
+            nxt = todo[k + 1]
+            padded = (len(block) + 1) * stops[nxt]  # the block's events with the next row
+            fits = padded * series[i].y.shape[1] <= _BLOCK_ELEMENTS
+            if fits and padded <= _PADDING * (events + stops[nxt]) + _SLACK:
+                if series[nxt].bounds is series[i].bounds:
+                    continue
+        for j, f in zip(block, _block_features(series, stops, block), strict=True):
+            out[j] = f
+        block, events = [], 0
+    return out  # type: ignore[return-value]
+
+
+_BLOCK_ELEMENTS = 1 << 19  # most (series x events x targets) values in one padded block
+_PADDING, _SLACK = 1.25, 256  # most padded events in a block: 1.25 x its events, + 256
+
+
+def _block_features(series, stops, rows: list[int]) -> list[SeriesFeatures]:
+    # Rows are padded after their last event by repeating its time (gap 0) with no values.
+    lengths = [stops[i] for i in rows]
+    n, n_t = max(lengths), series[rows[0]].y.shape[1]
+    t = np.empty((len(rows), n))
+    y = np.full((len(rows), n, n_t), np.nan, np.float32)
+    for r, (i, m) in enumerate(zip(rows, lengths, strict=True)):
+        t[r, :m], t[r, m:] = series[i].t[:m], series[i].t[m - 1]
+        y[r, :m] = series[i].y[:m]
+    static = np.stack([series[i].static for i in rows])
+    first = Carry.start(n_t)
+    start = Carry(np.full(len(rows), first.t), *(np.tile(v, (len(rows), 1)) for v in first[1:]))
+    padded, _ = _padded_features(t, y, static, start, series[rows[0]].bounds)
+    return [_row(padded, r, m) for r, m in enumerate(lengths)]
+
+
+def _row(padded: SeriesFeatures, r: int, n: int) -> SeriesFeatures:
+    """Row `r` of padded features, its first `n` events."""
+    return SeriesFeatures(
+        **{
+            name: getattr(padded, name)[r] if name == "static" else getattr(padded, name)[r, :n]
+            for name in SeriesFeatures.__dataclass_fields__
+        }
+    )
+
+
+def _padded_features(
+    t: np.ndarray,
+    y: np.ndarray,
+    static: np.ndarray,
+    carry: Carry,
+    bounds: np.ndarray | None,
+) -> tuple[SeriesFeatures, Carry]:
+    """`continue_features` for B rows at once: times `t` (B, n), values `y` (B, n, C),
+    statics (B, K) and a carry of (B, ...) arrays; every array of the result has the
+    rows first, and the carry after them is read at their last column (rows padded after
+    their events carry on unchanged: same time, no values)."""
+    b, n, n_t = y.shape
+    rows, cols = np.arange(b)[:, None, None], np.arange(n_t)
     obs = ~np.isnan(y)
     target = y
     if bounds is not None:
         y = np.clip(y, bounds[0], bounds[1])  # NaN stays NaN
-    latest = np.maximum.accumulate(np.where(obs, np.arange(n)[:, None], -1), axis=0)
+    latest = np.maximum.accumulate(np.where(obs, np.arange(n)[:, None], -1), axis=1)
     new = latest >= 0
-    seen_at = np.where(new, t[np.maximum(latest, 0)], carry.seen_at)
-    locf = np.where(new, y[np.maximum(latest, 0), np.arange(n_t)], carry.locf)
+    at = np.maximum(latest, 0)
+    seen_at = np.where(new, t[rows, at], carry.seen_at[:, None])
+    locf = np.where(new, y[rows, at, cols], carry.locf[:, None])
     seen = ~np.isnan(seen_at)
-    since = np.where(seen, t[:, None] - seen_at, t[:, None] + FIRST_GAP)
-    dt = np.diff(t, prepend=carry.t)
+    since = np.where(seen, t[..., None] - seen_at, t[..., None] + FIRST_GAP)
+    dt = np.diff(t, axis=1, prepend=carry.t[:, None])
     # Summed on from the carried total in order, so a split history sums exactly as a whole.
-    values = np.concatenate([carry.total[None], np.where(obs, y, 0.0)])
-    total = np.cumsum(values, axis=0, dtype=np.float64)[1:]
-    count = carry.count + np.cumsum(obs, axis=0)
+    values = np.concatenate([carry.total[:, None], np.where(obs, y, 0.0)], axis=1)
+    total = np.cumsum(values, axis=1, dtype=np.float64)[:, 1:]
+    count = carry.count[:, None] + np.cumsum(obs, axis=1)
     level = total / np.maximum(count, 1)
     r_total, r_weight = recent_sums(t, np.where(obs, y, 0.0), obs, carry)
     recent = recent_mean(r_total, r_weight)
-    cols = [
+    parts = [
         np.where(obs, y, 0.0),
         obs,
         np.log1p(since),
         locf,
         seen,
         level,
-        np.log1p(dt)[:, None],
-        np.log1p(t)[:, None],
-        np.zeros((n, 1)),
-        np.broadcast_to(static, (n, len(static))),
+        np.log1p(dt)[..., None],
+        np.log1p(t)[..., None],
+        np.zeros((b, n, 1)),
+        static[:, None],
     ]
+    x = np.empty((b, n, n_features(n_t, static.shape[-1])), np.float32)
+    at = 0
+    for part in parts:  # each cast to float32 as it is written
+        x[..., at : at + part.shape[-1]] = part
+        at += part.shape[-1]
     feats = SeriesFeatures(
         t=t,
-        x=np.concatenate(cols, axis=1).astype(np.float32),
+        x=x,
         dt=dt.astype(np.float32),
         y=target.astype(np.float32),
         locf=locf.astype(np.float32),
@@ -196,9 +311,8 @@ def continue_features(
     )
     if n == 0:
         return feats, carry
-    return feats, Carry(
-        t[-1], seen_at[-1], locf[-1], total[-1], count[-1], r_total[-1], r_weight[-1]
-    )
+    after = (seen_at, locf, total, count, r_total, r_weight)
+    return feats, Carry(t[:, -1], *(v[:, -1] for v in after))
 
 
 def recent_mean(total: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -210,18 +324,39 @@ def recent_mean(total: np.ndarray, weight: np.ndarray) -> np.ndarray:
 def recent_sums(
     t: np.ndarray, values: np.ndarray, obs: np.ndarray, carry: Carry
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(n, C) float64 sums `sum_j w_ij * values_j` and `sum_j w_ij * obs_j` over the
-    events j up to each event i (the carried ones included), `w_ij = 0.5 ** ((t_i - t_j) /
-    RECENT_HALF_LIFE)`: the recent mean's numerator and denominator.
+    """(B, n, C) float64 sums `sum_j w_ij * values_j` and `sum_j w_ij * obs_j` over the
+    events j up to each event i of each row (the carried ones included), `w_ij = 0.5 **
+    ((t_i - t_j) / RECENT_HALF_LIFE)`: the recent mean's numerator and denominator. `t`
+    is (B, n), the carry's arrays (B, ...).
 
     Vectorised in blocks: within one, each term is scaled up by its decay from the
     block's start and the cumulative sum scaled back down, which stays exact in float64
-    while the decay across the block is below `exp(_BLOCK_DECAY)`. After a gap long
-    enough for the weight to decay below `_TINY_WEIGHT` (hundreds of half-lives), both
-    sums would underflow and their ratio lose its digits: such a pair is held at weight
+    while the decay across the block is below `exp(_BLOCK_DECAY)`. Rows that fit in one
+    block (all of them, unless a row spans hundreds of half-lives) are computed together.
+    After a gap long enough for the weight to decay below `_TINY_WEIGHT`, both sums would
+    underflow and their ratio lose its digits: such a pair is held at weight
     `_TINY_WEIGHT` with the mean it had, which later observations outweigh entirely.
     """
     rate = np.log(2.0) / RECENT_HALF_LIFE
+    if t.shape[1] == 0:
+        return np.zeros(values.shape), np.zeros(values.shape)
+    # Rows spanning more than one block would overflow here: they are redone below.
+    one_block = t[:, -1] <= t[:, 0] + _BLOCK_DECAY / rate
+    age = np.where(one_block[:, None], t - t[:, :1], 0.0)[..., None]
+    up, down = np.exp(rate * age), np.exp(-rate * age)
+    lead = np.exp(-rate * (t[:, 0] - carry.t))[:, None, None]  # the carry, to the start
+    total = down * (carry.recent_total[:, None] * lead + np.cumsum(up * values, 1))
+    weight = down * (carry.recent_weight[:, None] * lead + np.cumsum(up * obs, 1))
+    seen = (carry.recent_weight[:, None] > 0) | (np.cumsum(obs, axis=1) > 0)
+    redo = ~one_block | np.any(seen & (weight < _TINY_WEIGHT), axis=(1, 2))
+    for r in np.flatnonzero(redo):
+        carried = Carry(*(np.asarray(v)[r] for v in carry))
+        total[r], weight[r] = _recent_sums_blocks(t[r], values[r], obs[r], carried, rate)
+    return total, weight
+
+
+def _recent_sums_blocks(t, values, obs, carry: Carry, rate: float):
+    """`recent_sums` of one row (n,) / (n, C), block by block."""
     total = np.empty(values.shape)
     weight = np.empty(values.shape)
     prev_t, prev_total, prev_weight = carry.t, carry.recent_total, carry.recent_weight
