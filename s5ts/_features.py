@@ -84,7 +84,7 @@ def queries_of(
     for i, q in enumerate(taus):
         tau[i, : len(q)] = q
     tau = tau[..., None]
-    at = [(f, c) for f, c in zip(feats, cuts, strict=True)]
+    at = list(zip(feats, cuts, strict=True))
     since, locf, seen, level = (np.stack([getattr(f, k)[c] for f, c in at]) for k in _AT_CUT)
     t = np.array([f.t[c] for f, c in at])
     static = np.stack([f.static for f in feats])
@@ -99,12 +99,19 @@ def queries_of(
         np.ones((b, width, 1)),
         static[:, None],
     ]
-    out = np.empty((b, width, n_features(n_t, static.shape[-1])), np.float32)
+    out = _columns(parts, (b, width, n_features(n_t, static.shape[-1])))
+    out[np.arange(width) >= np.array([len(q) for q in taus])[:, None]] = 0.0
+    return out
+
+
+def _columns(parts: list[np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
+    """The parts side by side on the last axis of a float32 array of `shape`, each cast
+    as it is written (no float64 copy of the whole)."""
+    out = np.empty(shape, np.float32)
     start = 0
     for part in parts:
         out[..., start : start + part.shape[-1]] = part
         start += part.shape[-1]
-    out[np.arange(width) >= np.array([len(q) for q in taus])[:, None]] = 0.0
     return out
 
 
@@ -205,13 +212,15 @@ def features_of(series: Sequence[AnySeries], stops: Sequence[int]) -> list[Serie
     for k, i in enumerate(todo):
         block.append(i)
         events += stops[i]
-        if k + 1 < len(todo):
+        if k + 1 < len(todo):  # the next row joins if the block stays small and dense
             nxt = todo[k + 1]
-            padded = (len(block) + 1) * stops[nxt]  # the block's events with the next row
-            fits = padded * series[i].y.shape[1] <= _BLOCK_ELEMENTS
-            if fits and padded <= _PADDING * (events + stops[nxt]) + _SLACK:
-                if series[nxt].bounds is series[i].bounds:
-                    continue
+            padded = (len(block) + 1) * stops[nxt]
+            if (
+                padded * series[i].y.shape[1] <= _BLOCK_ELEMENTS
+                and padded <= _PADDING * (events + stops[nxt]) + _SLACK
+                and series[nxt].bounds is series[i].bounds
+            ):
+                continue
         for j, f in zip(block, _block_features(series, stops, block), strict=True):
             out[j] = f
         block, events = [], 0
@@ -292,14 +301,9 @@ def _padded_features(
         np.zeros((b, n, 1)),
         static[:, None],
     ]
-    x = np.empty((b, n, n_features(n_t, static.shape[-1])), np.float32)
-    at = 0
-    for part in parts:  # each cast to float32 as it is written
-        x[..., at : at + part.shape[-1]] = part
-        at += part.shape[-1]
     feats = SeriesFeatures(
         t=t,
-        x=x,
+        x=_columns(parts, (b, n, n_features(n_t, static.shape[-1]))),
         dt=dt.astype(np.float32),
         y=target.astype(np.float32),
         locf=locf.astype(np.float32),
