@@ -114,7 +114,8 @@ class Layout(NamedTuple):
     needs; training pads to `max_len // 2**k` for the largest `k < tiers` (and a length
     no smaller than `smallest`) that holds every sample of the batch, and draws at most
     `train_queries` targets per sample (a query costs the per-variable network one step
-    per variable).
+    per variable). With `groups > 1` a training batch may be split into that many groups
+    of similar history length, each padded to its own shape (`sample_groups`).
     """
 
     assemble: Callable
@@ -122,9 +123,13 @@ class Layout(NamedTuple):
     smallest: int
     tiers: int
     train_queries: int = 256
+    groups: int = 1
 
 
-EVENTS = Layout(assemble, history_events, smallest=128, tiers=2)
+# Four groups of similar length: on PhysioNet a random cut's history holds 37 events on
+# average and a batch's longest about 128, so one shape for the whole batch is mostly
+# padding; per group much less is (`benchmarks/README.md`, training steps).
+EVENTS = Layout(assemble, history_events, smallest=128, tiers=2, groups=4)
 
 
 def queries_in_window(f: Timed, c: int, horizon: float) -> np.ndarray:
@@ -155,6 +160,53 @@ def sample_batch(
 ) -> AnyBatch:
     """A training batch: random series, each cut at a random event (augmentation); the
     events within `horizon` after the cut are the targets. Series need >= 2 events."""
+    chosen, cuts, taus, ys = _draw(feats, rng, batch_size, horizon, n_queries)
+    return _pad_group(chosen, cuts, taus, ys, context, max_len, n_queries, layout, False)
+
+
+def sample_groups(
+    feats: list[AnySeries],
+    rng: np.random.Generator,
+    *,
+    groups: int,
+    batch_size: int,
+    horizon: float,
+    context: float | None,
+    max_len: int,
+    n_queries: int,
+    layout: Layout = EVENTS,
+) -> list[AnyBatch]:
+    """The samples `sample_batch` draws (from the same random numbers), sorted by history
+    length and split into `groups` batches of `batch_size // groups`, each padded to its
+    own shape from finer tiers; one group is `[sample_batch(...)]`. A step weighs the
+    groups' losses by their shares of the targets (`s5ts._training.train`): the same
+    samples and the same objective as one batch, with far less padding."""
+    chosen, cuts, taus, ys = _draw(feats, rng, batch_size, horizon, n_queries)
+    grouped = groups > 1
+    order = np.arange(batch_size)
+    if grouped:
+        sizes = [layout.size(f, c, context, max_len) for f, c in zip(chosen, cuts, strict=True)]
+        order = np.argsort(sizes, kind="stable")
+    rows = batch_size // groups
+    return [
+        _pad_group(
+            [chosen[i] for i in part],
+            [cuts[i] for i in part],
+            [taus[i] for i in part],
+            [ys[i] for i in part],
+            context,
+            max_len,
+            n_queries,
+            layout,
+            grouped,
+        )
+        for part in (order[k : k + rows] for k in range(0, batch_size, rows))
+    ]
+
+
+def _draw(feats, rng, batch_size: int, horizon: float, n_queries: int):
+    # Random series, each cut at a random event; the events within `horizon` after the
+    # cut are the targets (at most `n_queries` of them, drawn at random).
     which = rng.choice(len(feats), batch_size, replace=len(feats) < batch_size)
     chosen, cuts, taus, ys = [], [], [], []
     for i in which:
@@ -164,17 +216,62 @@ def sample_batch(
         if len(q) > n_queries:
             q = np.sort(rng.choice(q, n_queries, replace=False))
         chosen.append(f), cuts.append(c), taus.append(f.t[q] - f.t[c]), ys.append(f.y[q])
-    # At most two shapes per axis: the longest (history, query list), or half of it when
-    # every sample fits. A new shape costs a compilation worth hundreds of steps on a CPU,
-    # but on long, skewed series (PhysioNet: 215 events at most, 37 on average at a random
-    # cut) the full shape pads most steps several-fold.
+    return chosen, cuts, taus, ys
+
+
+def _pad_group(chosen, cuts, taus, ys, context, max_len, n_queries, layout, grouped):
+    # A few shapes per axis: the longest (history, query list), or a half (a history in
+    # groups: a quarter too) of it when every sample fits. A new shape costs a compilation worth
+    # hundreds of steps on a CPU, but on long, skewed series (PhysioNet: 215 events at
+    # most, 37 on average at a random cut) the full shape pads most steps several-fold.
+    (small, tiers), (small_q, tiers_q) = _tier_rules(layout, grouped)
     pairs = zip(chosen, cuts, strict=True)
     longest = max(layout.size(f, c, context, max_len) for f, c in pairs)
-    length = _tier(longest, max_len, smallest=layout.smallest, tiers=layout.tiers)
-    queries = _tier(max(len(t) for t in taus), n_queries, smallest=64)
+    length = _tier(longest, max_len, smallest=small, tiers=tiers)
+    queries = _tier(max(len(t) for t in taus), n_queries, smallest=small_q, tiers=tiers_q)
     return layout.assemble(
         chosen, cuts, taus, ys, length=length, n_queries=queries, context=context
     )
+
+
+def _tier_rules(layout: Layout, grouped: bool) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(smallest, tiers) of the padded history and of the padded query list. Groups,
+    sorted by history length, get a finer tier of history; a finer tier of queries saved
+    1 % of a PhysioNet step for three more compilations, so they keep the batch's."""
+    queries = (64, 2)
+    if not grouped:
+        return (layout.smallest, layout.tiers), queries
+    return (layout.smallest // 2, layout.tiers + 1), queries
+
+
+def _shape_grid(max_len: int, n_queries: int, layout: Layout, grouped: bool) -> list:
+    """Every (history length, query list) shape the sampler can pad to."""
+    (small, tiers), (small_q, tiers_q) = _tier_rules(layout, grouped)
+    lengths = {_tier(need, max_len, small, tiers) for need in _needs(max_len)}
+    queries = {_tier(need, n_queries, small_q, tiers_q) for need in _needs(n_queries)}
+    return [(length, q) for length in sorted(lengths) for q in sorted(queries)]
+
+
+def history_tiers(max_len: int, layout: Layout = EVENTS) -> list[int] | None:
+    """The padded history lengths of repeated passes (`plan_batches(lengths=...)`): the
+    grouped tiers of training for a layout that groups, else None (one shape)."""
+    if layout.groups <= 1:
+        return None
+    (small, tiers), _ = _tier_rules(layout, grouped=True)
+    return sorted({_tier(need, max_len, small, tiers) for need in _needs(max_len)})
+
+
+def training_groups(
+    batch_size: int, *, max_len: int, n_queries: int, layout: Layout = EVENTS, devices: int = 1
+) -> int:
+    """How many groups `sample_groups` splits a training batch into: the layout's
+    `groups` where they make parts of at least 8 rows that split evenly over the devices
+    and finer shapes exist to pad them to; else one."""
+    g = layout.groups
+    if g <= 1 or batch_size % (g * devices) or batch_size // g < 8:
+        return 1
+    finer = _shape_grid(max_len, n_queries, layout, grouped=True)
+    return g if len(finer) > len(_shape_grid(max_len, n_queries, layout, grouped=False)) else 1
 
 
 def training_shapes(
@@ -184,24 +281,23 @@ def training_shapes(
     max_len: int,
     n_queries: int,
     layout: Layout = EVENTS,
+    groups: int = 1,
 ) -> list[AnyBatch]:
-    """One batch of every shape `sample_batch` can draw (its histories and query lists
+    """One batch of every shape `sample_groups` can draw (its histories and query lists
     come in `_tier`s), so that a fit can compile them all before its first step."""
-    lengths = {_tier(need, max_len, layout.smallest, layout.tiers) for need in _needs(max_len)}
-    queries = {_tier(need, n_queries, 64) for need in _needs(n_queries)}
     f = feats[0]
+    rows = batch_size // groups
     return [
         layout.assemble(
-            [f] * batch_size,
-            [0] * batch_size,
-            [np.zeros(0)] * batch_size,
-            [None] * batch_size,
+            [f] * rows,
+            [0] * rows,
+            [np.zeros(0)] * rows,
+            [None] * rows,
             length=length,
             n_queries=q,
             context=None,
         )
-        for length in sorted(lengths)
-        for q in sorted(queries)
+        for length, q in _shape_grid(max_len, n_queries, layout, groups > 1)
     ]
 
 
@@ -233,6 +329,7 @@ def plan_batches(
     n_queries: int,
     context: float | None,
     layout: Layout = EVENTS,
+    lengths: list[int] | None = None,
 ) -> Iterator[tuple[np.ndarray, AnyBatch]]:
     """Group R query rows (series, cutoff event, tau) into batches of one fixed shape.
 
@@ -240,6 +337,9 @@ def plan_batches(
     longer query lists repeat the history. Yields (row index of each query slot (B, Q),
     Batch) pairs, -1 in unused slots, lazily: one padded batch in memory at a time. One
     shape means one compilation, and each query's result depends only on its own row.
+    With `lengths` (ascending, the last `length`; `history_tiers`) the histories are
+    batched shortest first and each batch is padded to the first length that holds it:
+    a few shapes instead of one, for a pass repeated many times (validation).
     """
     order = np.lexsort((tau, cutoff, series))
     keys = np.stack([series[order], cutoff[order]], axis=1)
@@ -250,9 +350,16 @@ def plan_batches(
             for k in range(a, b, n_queries):
                 rows = order[k : min(b, k + n_queries)]
                 groups.append((int(keys[a, 0]), int(keys[a, 1]), rows))
+    if lengths is not None:
+        need = [layout.size(feats[g[0]], g[1], context, length) for g in groups]
+        groups = [groups[k] for k in np.argsort(need, kind="stable")]
     for k in range(0, len(groups), batch_size):
         chunk = groups[k : k + batch_size]
         pad = batch_size - len(chunk)
+        size = length
+        if lengths is not None:
+            longest = max(layout.size(feats[s], c, context, length) for s, c, _ in chunk)
+            size = next(n for n in lengths if n >= longest)
         pos = np.full((batch_size, n_queries), -1, np.int64)
         for i, (_, _, rows) in enumerate(chunk):
             pos[i, : len(rows)] = rows
@@ -261,7 +368,7 @@ def plan_batches(
             [c for _, c, _ in chunk] + [0] * pad,
             [tau[r] for _, _, r in chunk] + [np.zeros(0)] * pad,
             [None if targets is None else targets[r] for _, _, r in chunk] + [None] * pad,
-            length=length,
+            length=size,
             n_queries=n_queries,
             context=context,
         )

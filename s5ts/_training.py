@@ -52,6 +52,51 @@ def train_step(model, opt_state, batch: AnyBatch, key: jax.Array, optimizer, los
 
 
 @eqx.filter_jit
+def group_gradients(model, batch: AnyBatch, key: jax.Array, loss, weights):
+    """(loss value, gradients) of one group of a batch split by `sample_groups`."""
+    with unchecked_gaps():
+        return eqx.filter_value_and_grad(batch_loss)(model, batch, key, loss, weights)
+
+
+@eqx.filter_jit
+def apply_gradients(model, opt_state, grads: tuple, shares: Float[AnyArray, " groups"], optimizer):
+    """One optimiser step on the groups' gradients weighted by their `shares` of the
+    batch's targets: (new model, new optimiser state)."""
+    total = jax.tree.map(lambda *g: sum(shares[k] * x for k, x in enumerate(g)), *grads)
+    params = eqx.filter(model, eqx.is_inexact_array)
+    updates, opt_state = optimizer.update(total, opt_state, params)
+    return eqx.apply_updates(model, updates), opt_state
+
+
+def target_shares(parts: Sequence[AnyBatch], weights: np.ndarray | None) -> np.ndarray:
+    """Each group's share of the batch's weighted targets (all 0 if it has none).
+
+    Both training losses are weighted means over the observed targets, so the loss of
+    the whole batch is the groups' losses weighted by these shares, and so is its
+    gradient."""
+    w = np.ones(1) if weights is None else np.asarray(weights, np.float64)
+    mass = np.array([float((np.asarray(p.mask) * w).sum()) for p in parts])
+    total = mass.sum()
+    return mass / total if total > 0 else np.zeros_like(mass)
+
+
+def grouped_step(model, opt_state, parts: Sequence[AnyBatch], key, optimizer, loss, weights, mesh):
+    """One optimiser step on a batch drawn in groups (`sample_groups`): each group's
+    gradients in its own shape, then one update on their weighted sum. Returns (new
+    model, new optimiser state, the batch's loss)."""
+    shares = target_shares(parts, weights)
+    traced = None if weights is None else jax.numpy.asarray(weights, np.float32)
+    values, grads = [], []
+    for part, k in zip(parts, jax.random.split(key, len(parts)), strict=True):
+        value, g = group_gradients(model, shard_batch(part, mesh), k, loss, traced)
+        values.append(value), grads.append(g)
+    model, opt_state = apply_gradients(
+        model, opt_state, tuple(grads), np.asarray(shares, np.float32), optimizer
+    )
+    return model, opt_state, sum(s * float(v) for s, v in zip(shares, values, strict=True))
+
+
+@eqx.filter_jit
 def moving_average(average, model, decay: Float[AnyArray, ""]):
     """`average` moved towards `model` by `1 - decay` (the weights; the rest unchanged)."""
     avg, rest = eqx.partition(average, eqx.is_inexact_array)
@@ -225,6 +270,7 @@ def train(
     warmup: Sequence[AnyBatch] = (),
     ema_decay: float = 0.0,
     fold: tuple[int, int] = (0, 1),
+    groups: int = 1,
 ) -> TrainResult:
     """Train for up to `max_steps`; validate every `eval_every` steps, stop after `patience`
     evaluations without improvement and return the best weights (the last ones without
@@ -235,10 +281,15 @@ def train(
     the weights themselves. `fold` (which, of how many) is this network's place among a
     fit's networks, shown in the progress bar and passed to the callbacks.
 
-    `warmup` batches (one of every shape `sample()` can draw) are compiled before the
-    first step. A non-finite loss, Ctrl-C or a callback returning True stop early with the
-    best so far. `checkpoint` (a `Checkpoint`) resumes from its saved state if it has one, saves
-    every `eval_every` steps and saves again when the loop ends, however it ends.
+    `sample()` returns a batch, or a list of `groups` batches that make one
+    (`sample_groups`): each is then differentiated in its own shape and one update
+    applies their gradients weighted by their shares of the targets.
+
+    `warmup` batches (one of every shape `sample()` can draw, groups if it draws them)
+    are compiled before the first step. A non-finite loss, Ctrl-C or a callback
+    returning True stop early with the best so far. `checkpoint` (a `Checkpoint`)
+    resumes from its saved state if it has one, saves every `eval_every` steps and saves
+    again when the loop ends, however it ends.
     """
     objective = GaussianNLL() if loss is None else loss
     val_metric = objective if val_metric is None else val_metric
@@ -269,7 +320,7 @@ def train(
     if state.step < max_steps:
         # Compile every shape the sampler can draw now, not when it first appears (a
         # stall of seconds mid-run); the steps' results are thrown away.
-        for batch in warmup:
+        for batch in warmup if groups == 1 else ():
             train_step(
                 state.model,
                 state.opt_state,
@@ -279,6 +330,15 @@ def train(
                 objective,
                 traced_weights,
             )
+        if groups > 1 and warmup:
+            grads = [
+                group_gradients(
+                    state.model, shard_batch(b, mesh), state.key, objective, traced_weights
+                )[1]
+                for b in warmup
+            ]
+            shares = np.full(groups, 1 / groups, np.float32)
+            apply_gradients(state.model, state.opt_state, (grads[0],) * groups, shares, optimizer)
         if ema_decay > 0:
             moving_average(state.average, state.model, np.float32(ema_decay))
     bar = tqdm(
@@ -291,10 +351,16 @@ def train(
     try:
         while stopped is None and state.step < max_steps:
             key, sub = jax.random.split(state.key)
-            batch = shard_batch(sample(), mesh)
-            model, opt_state, loss = train_step(
-                state.model, state.opt_state, batch, sub, optimizer, objective, traced_weights
-            )
+            drawn = sample()
+            if isinstance(drawn, list) and len(drawn) > 1:
+                model, opt_state, loss = grouped_step(
+                    state.model, state.opt_state, drawn, sub, optimizer, objective, weights, mesh
+                )
+            else:
+                batch = shard_batch(drawn[0] if isinstance(drawn, list) else drawn, mesh)
+                model, opt_state, loss = train_step(
+                    state.model, state.opt_state, batch, sub, optimizer, objective, traced_weights
+                )
             loss = float(loss)
             if not np.isfinite(loss):
                 stopped = "non_finite"

@@ -12,11 +12,14 @@ import jax
 import numpy as np
 
 from .._batches import (
+    history_tiers,
     max_window_events,
     next_pow2,
     plan_batches,
     queries_in_window,
     sample_batch,
+    sample_groups,
+    training_groups,
     training_shapes,
 )
 from .._checkpoints import Checkpoint, fingerprint
@@ -195,6 +198,10 @@ def _fit(params, data: TrainingData, id_col, time_col, callbacks, checkpoint_dir
         n_queries=n_queries,
         layout=layout,
     )
+    # Training batches split into groups of similar length, each padded to its own shape.
+    groups = training_groups(
+        batch_size, max_len=max_len, n_queries=n_queries, layout=layout, devices=len(jax.devices())
+    )
     splits = data.folds or [(train_feats, val_series)]
     loss = as_loss(params["loss"], "loss")
     val_metric = as_loss(params["val_metric"], "val_metric")
@@ -216,6 +223,7 @@ def _fit(params, data: TrainingData, id_col, time_col, callbacks, checkpoint_dir
         max_len=max_len,
         n_queries=n_queries,
         layout=layout,
+        groups=groups,
     )
     results, held_out = [], []
     for fold, ((fold_train, fold_val), fold_key) in enumerate(zip(splits, keys, strict=True)):
@@ -233,10 +241,10 @@ def _fit(params, data: TrainingData, id_col, time_col, callbacks, checkpoint_dir
         if data.sampler is None:
 
             def sample(feats=fold_train):
-                return sample_batch(feats, rng, **options)
+                return sample_groups(feats, rng, groups=groups, **options)
 
         else:
-            sample = data.sampler(rng, **options)
+            sample = data.sampler(rng, groups=groups, **options)
             data.train_feats = train_feats = None  # a chunk: the sampler reads its own
 
         result = train(
@@ -258,6 +266,7 @@ def _fit(params, data: TrainingData, id_col, time_col, callbacks, checkpoint_dir
             warmup=warmup if fold == 0 else (),
             ema_decay=params["ema_decay"],
             fold=(fold, len(splits)),
+            groups=groups,
         )
         results.append(result)
         held_out.append((result.model, val_batches))
@@ -440,6 +449,7 @@ def _val_batches(feats, horizon, context, max_len, batch_size, layout):
             n_queries=PREDICT_QUERIES,
             context=context,
             layout=layout,
+            lengths=history_tiers(max_len, layout),  # a pass runs every eval_every steps
         )
     )
 

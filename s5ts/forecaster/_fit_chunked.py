@@ -32,7 +32,7 @@ import narwhals as nw
 import numpy as np
 import polars as pl
 
-from .._batches import sample_batch
+from .._batches import sample_groups
 from ..data import ConversionReport, Moments, Scaler, TimeScale, as_frame, read_panel
 from ..network import SharedClock
 from ._checks import check_observed
@@ -143,8 +143,8 @@ def read_chunked(params, df, static_df, val_df, names: dict, chunk_size):
         if first_feats := load(chunk):
             break
 
-    def sampler(rng, *, batch_size, **options):
-        return _ChunkSampler(chunks, load, rng, batch_size, options)
+    def sampler(rng, *, batch_size, groups, **options):
+        return _ChunkSampler(chunks, load, rng, batch_size, options, groups=groups)
 
     return TrainingData(
         panel=template,
@@ -213,9 +213,9 @@ def _merged(reports: list[ConversionReport], n_series: int, statics, ids, id_col
 class _ChunkSampler:
     """Draws training batches a chunk at a time, chunks in a new random order each round."""
 
-    def __init__(self, chunks, load, rng, batch_size, options):
+    def __init__(self, chunks, load, rng, batch_size, options, groups: int = 1):
         self.chunks, self.load, self.rng = chunks, load, rng
-        self.batch_size, self.options = batch_size, options
+        self.batch_size, self.groups, self.options = batch_size, groups, options
         self.order: list[int] = []
         self.current: list = []
         self.left = 0
@@ -237,7 +237,9 @@ class _ChunkSampler:
 
     def __call__(self):
         series = self.source()
-        return sample_batch(series, self.rng, batch_size=self.batch_size, **self.options)
+        return sample_groups(
+            series, self.rng, groups=self.groups, batch_size=self.batch_size, **self.options
+        )
 
 
 class _Reservoir:
