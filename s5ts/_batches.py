@@ -221,9 +221,10 @@ def _draw(feats, rng, batch_size: int, horizon: float, n_queries: int):
 
 def _pad_group(chosen, cuts, taus, ys, context, max_len, n_queries, layout, grouped):
     # A few shapes per axis: the longest (history, query list), or a half (a history in
-    # groups: a quarter too) of it when every sample fits. A new shape costs a compilation worth
-    # hundreds of steps on a CPU, but on long, skewed series (PhysioNet: 215 events at
-    # most, 37 on average at a random cut) the full shape pads most steps several-fold.
+    # groups: a quarter too) of it when every sample fits. A new shape costs a
+    # compilation worth hundreds of steps on a CPU, but on long, skewed series
+    # (PhysioNet: 215 events at most, 37 on average at a random cut) the full shape pads
+    # most steps several-fold.
     (small, tiers), (small_q, tiers_q) = _tier_rules(layout, grouped)
     pairs = zip(chosen, cuts, strict=True)
     longest = max(layout.size(f, c, context, max_len) for f, c in pairs)
@@ -247,9 +248,16 @@ def _tier_rules(layout: Layout, grouped: bool) -> tuple[tuple[int, int], tuple[i
 def _shape_grid(max_len: int, n_queries: int, layout: Layout, grouped: bool) -> list:
     """Every (history length, query list) shape the sampler can pad to."""
     (small, tiers), (small_q, tiers_q) = _tier_rules(layout, grouped)
-    lengths = {_tier(need, max_len, small, tiers) for need in _needs(max_len)}
-    queries = {_tier(need, n_queries, small_q, tiers_q) for need in _needs(n_queries)}
-    return [(length, q) for length in sorted(lengths) for q in sorted(queries)]
+    return [
+        (length, q)
+        for length in _tiers(max_len, small, tiers)
+        for q in _tiers(n_queries, small_q, tiers_q)
+    ]
+
+
+def _tiers(full: int, smallest: int, tiers: int) -> list[int]:
+    # Every length `_tier` can pick, ascending.
+    return sorted({_tier(need, full, smallest, tiers) for need in _needs(full)})
 
 
 def history_tiers(max_len: int, layout: Layout = EVENTS) -> list[int] | None:
@@ -258,7 +266,7 @@ def history_tiers(max_len: int, layout: Layout = EVENTS) -> list[int] | None:
     if layout.groups <= 1:
         return None
     (small, tiers), _ = _tier_rules(layout, grouped=True)
-    return sorted({_tier(need, max_len, small, tiers) for need in _needs(max_len)})
+    return _tiers(max_len, small, tiers)
 
 
 def training_groups(
@@ -350,16 +358,17 @@ def plan_batches(
             for k in range(a, b, n_queries):
                 rows = order[k : min(b, k + n_queries)]
                 groups.append((int(keys[a, 0]), int(keys[a, 1]), rows))
-    if lengths is not None:
-        need = [layout.size(feats[g[0]], g[1], context, length) for g in groups]
-        groups = [groups[k] for k in np.argsort(need, kind="stable")]
+    need = None
+    if lengths is not None:  # shortest first: a batch's longest history is its last
+        need = np.array([layout.size(feats[s], c, context, length) for s, c, _ in groups])
+        by_need = np.argsort(need, kind="stable")
+        groups, need = [groups[k] for k in by_need], need[by_need]
     for k in range(0, len(groups), batch_size):
         chunk = groups[k : k + batch_size]
         pad = batch_size - len(chunk)
         size = length
-        if lengths is not None:
-            longest = max(layout.size(feats[s], c, context, length) for s, c, _ in chunk)
-            size = next(n for n in lengths if n >= longest)
+        if need is not None:
+            size = next(n for n in lengths if n >= need[k + len(chunk) - 1])
         pos = np.full((batch_size, n_queries), -1, np.int64)
         for i, (_, _, rows) in enumerate(chunk):
             pos[i, : len(rows)] = rows

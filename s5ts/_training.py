@@ -80,12 +80,14 @@ def target_shares(parts: Sequence[AnyBatch], weights: np.ndarray | None) -> np.n
     return mass / total if total > 0 else np.zeros_like(mass)
 
 
-def grouped_step(model, opt_state, parts: Sequence[AnyBatch], key, optimizer, loss, weights, mesh):
+def grouped_step(
+    model, opt_state, parts: Sequence[AnyBatch], key, optimizer, loss, weights, traced, mesh
+):
     """One optimiser step on a batch drawn in groups (`sample_groups`): each group's
-    gradients in its own shape, then one update on their weighted sum. Returns (new
+    gradients in its own shape, then one update on their weighted sum. `weights` (numpy)
+    set the groups' shares, `traced` (the same on the device) the loss. Returns (new
     model, new optimiser state, the batch's loss)."""
     shares = target_shares(parts, weights)
-    traced = None if weights is None else jax.numpy.asarray(weights, np.float32)
     values, grads = [], []
     for part, k in zip(parts, jax.random.split(key, len(parts)), strict=True):
         value, g = group_gradients(model, shard_batch(part, mesh), k, loss, traced)
@@ -320,25 +322,24 @@ def train(
     if state.step < max_steps:
         # Compile every shape the sampler can draw now, not when it first appears (a
         # stall of seconds mid-run); the steps' results are thrown away.
-        for batch in warmup if groups == 1 else ():
-            train_step(
-                state.model,
-                state.opt_state,
-                shard_batch(batch, mesh),
-                state.key,
-                optimizer,
-                objective,
-                traced_weights,
-            )
-        if groups > 1 and warmup:
-            grads = [
-                group_gradients(
-                    state.model, shard_batch(b, mesh), state.key, objective, traced_weights
-                )[1]
-                for b in warmup
-            ]
+        if groups == 1:
+            for batch in warmup:
+                train_step(
+                    state.model,
+                    state.opt_state,
+                    shard_batch(batch, mesh),
+                    state.key,
+                    optimizer,
+                    objective,
+                    traced_weights,
+                )
+        elif warmup:
+            for batch in warmup:
+                _, grads = group_gradients(
+                    state.model, shard_batch(batch, mesh), state.key, objective, traced_weights
+                )
             shares = np.full(groups, 1 / groups, np.float32)
-            apply_gradients(state.model, state.opt_state, (grads[0],) * groups, shares, optimizer)
+            apply_gradients(state.model, state.opt_state, (grads,) * groups, shares, optimizer)
         if ema_decay > 0:
             moving_average(state.average, state.model, np.float32(ema_decay))
     bar = tqdm(
@@ -354,7 +355,15 @@ def train(
             drawn = sample()
             if isinstance(drawn, list) and len(drawn) > 1:
                 model, opt_state, loss = grouped_step(
-                    state.model, state.opt_state, drawn, sub, optimizer, objective, weights, mesh
+                    state.model,
+                    state.opt_state,
+                    drawn,
+                    sub,
+                    optimizer,
+                    objective,
+                    weights,
+                    traced_weights,
+                    mesh,
                 )
             else:
                 batch = shard_batch(drawn[0] if isinstance(drawn, list) else drawn, mesh)
