@@ -14,16 +14,25 @@ drops the frame and fits from the file N stays at a time
 (`fit(path, chunk_size=N)`), for enough steps to draw from every chunk: its peak should
 not grow with the file.
 
+With `--physionet` it measures the PhysioNet 2012 fit of `physionet.py` (the recorded
+configuration, `--steps` steps) as a user's process would hold it: the parent converts
+and scales the data as `physionet.py` does and writes the training and validation stays
+to Parquet; a fresh child reads only those (and frees what the Parquet reader's memory
+pool holds beyond the frames), fits, and reports its RSS before `fit`, the fit's peak and
+the whole process's peak (reading the files included).
+
 Usage, from the repository root::
 
     .venv/bin/python benchmarks/fit_memory.py --stays 3000 12000
     .venv/bin/python benchmarks/fit_memory.py --stays 3000 12000 --chunk-size 500
+    .venv/bin/python benchmarks/fit_memory.py --physionet --steps 300
 """
 
 import argparse
 import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 
@@ -61,6 +70,99 @@ print(json.dumps(out | dict(steps=steps)))
 """
 
 
+_PHYSIONET_CHILD = """
+import json, sys
+import pandas as pd
+import pyarrow as pa
+import s5ts
+folder, steps = sys.argv[1], int(sys.argv[2])
+def status_mb(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024
+start = status_mb("VmRSS")  # Python, JAX and s5ts imported
+train = pd.read_parquet(folder + "/train.parquet")
+val = pd.read_parquet(folder + "/val.parquet")
+static = pd.read_parquet(folder + "/static.parquet")
+setup = json.load(open(folder + "/setup.json"))
+frame_mb = sum(f.memory_usage(deep=True).sum() for f in (train, val, static)) / 2**20
+reading_peak = status_mb("VmHWM")  # not ru_maxrss: that counts the forked parent's pages
+read_mb = status_mb("VmRSS")
+# The frames' columns live in Arrow's pool; what the reader left unused is not the data's.
+pa.default_memory_pool().release_unused()
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")
+before = status_mb("VmRSS")
+model = s5ts.S5Forecaster(**setup["hyperparameters"], max_steps=steps, verbose=False)
+model.fit(train, static_df=static, val_df=val)
+fit_peak = status_mb("VmHWM")
+process_peak = max(reading_peak, fit_peak)
+out = dict(start_mb=start, frame_mb=frame_mb, read_mb=read_mb, before_mb=before)
+out |= dict(fit_peak_mb=fit_peak, process_peak_mb=process_peak)
+print(json.dumps(out | dict(steps=len(model.history_["train_loss"]))))
+"""
+
+
+def physionet_fit(steps: int) -> None:
+    """The PhysioNet fit's memory in a process that holds only its training data."""
+    from physionet import (
+        DEFAULT_DATA,
+        HISTORY_HOURS,
+        STATIC_COLS,
+        load_converter,
+        loss_weights,
+        min_max,
+        split_ids,
+    )
+
+    if not DEFAULT_DATA.is_dir():
+        print(f"PhysioNet 2012 data not found at {DEFAULT_DATA}; nothing to do.")
+        return
+    pn = load_converter()
+    df, static_df = pn.load_physionet2012(DEFAULT_DATA)
+    variables = list(pn.VARIABLES)
+    train_ids, val_ids, _ = split_ids(static_df["unique_id"].to_numpy())
+    df, _ = min_max(df, list(train_ids) + list(val_ids), variables)
+    train = df[df["unique_id"].isin(train_ids)].reset_index(drop=True)
+    val = df[df["unique_id"].isin(val_ids)].reset_index(drop=True)
+    hyper = dict(
+        horizon=HISTORY_HOURS,
+        val_size=0.0,
+        eval_every=100,
+        patience=8,
+        loss="mse",
+        val_metric="mse",
+        target_weights=loss_weights(train, variables, "var"),
+        random_state=0,
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        train.to_parquet(f"{folder}/train.parquet")
+        val.to_parquet(f"{folder}/val.parquet")
+        static_df[["unique_id", *STATIC_COLS]].to_parquet(f"{folder}/static.parquet")
+        with open(f"{folder}/setup.json", "w") as f:
+            json.dump({"hyperparameters": hyper}, f)
+        del df, train, val
+        out = subprocess.run(
+            [sys.executable, "-c", _PHYSIONET_CHILD, folder, str(steps)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    print(f"PhysioNet 2012, training + validation stays, {r['steps']} steps")
+    print(f"  after importing s5ts:        {r['start_mb']:7.0f} MB")
+    print(f"  frames (train, val, static): {r['frame_mb']:7.0f} MB")
+    print(f"  RSS after reading them:      {r['read_mb']:7.0f} MB")
+    print(
+        f"  RSS before fit:              {r['before_mb']:7.0f} MB (the reader's unused pool freed)"
+    )
+    print(
+        f"  peak during fit:             {r['fit_peak_mb']:7.0f} MB "
+        f"(+{r['fit_peak_mb'] - r['before_mb']:.0f} MB)"
+    )
+    print(f"  process peak:                {r['process_peak_mb']:7.0f} MB")
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--stays", type=int, nargs="+", default=[3000, 12000])
@@ -71,7 +173,16 @@ def main(argv=None) -> None:
         default=0,
         help="fit from a Parquet file this many stays at a time (0: the frame, in memory)",
     )
+    p.add_argument(
+        "--physionet",
+        action="store_true",
+        help="the PhysioNet 2012 fit of physionet.py instead of synthetic stays",
+    )
+    p.add_argument("--steps", type=int, default=300, help="training steps (--physionet)")
     args = p.parse_args(argv)
+    if args.physionet:
+        physionet_fit(args.steps)
+        return
     child = _CHILD.format(here=str(Path(__file__).resolve().parent))
     print("stays    frame MB   file MB   RSS before fit MB   peak MB   peak above / frame")
     rows = []
