@@ -9,7 +9,9 @@ weights so far for the forecaster, and an exact point to resume from for a check
 import ctypes
 import dataclasses
 import functools
+import queue
 import sys
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -359,10 +361,14 @@ def train(
         desc="s5ts fit" + (f" {fold[0] + 1}/{fold[1]}" if fold[1] > 1 else ""),
         leave=False,
     )
+    # The next batch is drawn (in numpy) while the current step runs (in XLA).
+    ahead = None
+    if state.step < max_steps and stopped is None:
+        ahead = _Prefetch(sample, rng, limit=max_steps - state.step)
     try:
         while stopped is None and state.step < max_steps:
             key, sub = jax.random.split(state.key)
-            drawn = sample()
+            drawn, rng_state = ahead.next()
             if isinstance(drawn, list) and len(drawn) > 1:
                 model, opt_state, loss = grouped_step(
                     state.model,
@@ -396,7 +402,7 @@ def train(
                 if not np.isfinite(val):
                     stopped = "non_finite"
                     break
-            state = _commit(state, model, opt_state, average, key, rng, step, loss, val)
+            state = _commit(state, model, opt_state, average, key, rng_state, step, loss, val)
             if val is not None and state.best_step != step and state.bad >= patience:
                 stopped = "early_stopping"
             if checkpoint is not None and step % eval_every == 0:
@@ -410,6 +416,11 @@ def train(
         stopped = "interrupted"
     finally:
         bar.close()
+        if ahead is not None:
+            ahead.close()
+        # The sampler's stream as if nothing had been drawn ahead: what follows (the next
+        # fold's network, a resumed run) draws exactly what it would have.
+        rng.bit_generator.state = state.rng_state
     stopped = stopped or "max_steps"
     if checkpoint is not None:
         # A run that ended for good is recorded as such; one stopped by Ctrl-C, a callback
@@ -422,6 +433,48 @@ def train(
     return TrainResult(
         best, best_step, stopped, state.train_loss[: state.step], _upto(state), state.step
     )
+
+
+class _Prefetch:
+    """At most `limit` training batches, each drawn in a background thread while the step
+    before it runs, with the random state after it: the numpy work of drawing a batch
+    overlaps the previous step's XLA computation (`eqx.filter_jit` returns only when a
+    step is done, so nothing else can overlap it), and the batches are those `sample()`
+    would draw in the loop itself. One batch is drawn ahead, never more."""
+
+    def __init__(self, sample: Callable[[], Any], rng: np.random.Generator, limit: int):
+        self._sample, self._rng, self._limit = sample, rng, limit
+        self._ready: queue.Queue = queue.Queue()
+        self._wanted = threading.Semaphore(1)  # draws asked for and not yet started
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="s5ts-batches", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        for _ in range(self._limit):
+            self._wanted.acquire()
+            if self._stop.is_set():
+                return
+            try:
+                self._ready.put((self._sample(), self._rng.bit_generator.state))
+            except BaseException as err:  # raised in the training loop, not lost here
+                self._ready.put(err)
+                return
+
+    def next(self) -> tuple[Any, dict]:
+        """The next draw and the sampler's random state after it; the one after it starts
+        now."""
+        item = self._ready.get()
+        if isinstance(item, BaseException):
+            raise item
+        self._wanted.release()
+        return item
+
+    def close(self) -> None:
+        """Stop drawing (a batch being drawn is finished and dropped)."""
+        self._stop.set()
+        self._wanted.release()
+        self._thread.join()
 
 
 class _Sharded:
@@ -437,9 +490,12 @@ class _Sharded:
         return bool(self.batches)
 
 
-def _commit(state: LoopState, model, opt_state, average, key, rng, step, loss, val) -> LoopState:
+def _commit(
+    state: LoopState, model, opt_state, average, key, rng_state, step, loss, val
+) -> LoopState:
     """The state after a completed step, built aside and swapped in by one assignment;
-    `average` is the weights' moving average after it (validated as `val`)."""
+    `average` is the weights' moving average after it (validated as `val`), `rng_state`
+    the sampler's random state after drawing its batch."""
     state.train_loss.append(loss)  # lists are trimmed to `step` if the swap never happens
     best = dict(best=state.best, best_loss=state.best_loss, best_step=state.best_step)
     bad = state.bad
@@ -455,7 +511,7 @@ def _commit(state: LoopState, model, opt_state, average, key, rng, step, loss, v
         opt_state=opt_state,
         average=average,
         key=key,
-        rng_state=rng.bit_generator.state,
+        rng_state=rng_state,
         step=step,
         bad=bad,
         **best,

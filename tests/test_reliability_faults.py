@@ -4,6 +4,7 @@ Same tiny model and data shapes as `test_forecaster.py`, so compilations are sha
 """
 
 import json
+import threading
 
 import numpy as np
 import pandas as pd
@@ -67,6 +68,22 @@ def test_keyboard_interrupt_leaves_a_fitted_model(data):
     assert _finite(_forecast(est, data))
 
 
+def _drawing_threads() -> list:
+    return [t for t in threading.enumerate() if t.name == "s5ts-batches"]
+
+
+def test_no_batch_thread_outlives_a_fit_however_it_ends(data):
+    # Batches are drawn a step ahead in a background thread; a fit that ends (normally,
+    # by a callback, by Ctrl-C or with a fault inside a step) leaves none behind.
+    df, static_df = data
+    s5ts.S5Forecaster(**TINY).fit(df, static_df, callbacks=[_stop_at(3)])
+    with pytest.raises(KeyboardInterrupt):
+        s5ts.S5Forecaster(**TINY).fit(df, static_df, callbacks=[_stop_at(4, KeyboardInterrupt())])
+    with pytest.raises(RuntimeError, match="boom"):
+        s5ts.S5Forecaster(**TINY).fit(df, static_df, callbacks=[_stop_at(2, RuntimeError("boom"))])
+    assert _drawing_threads() == []
+
+
 def test_callback_sees_every_step_and_can_stop(data):
     df, static_df = data
     seen = []
@@ -120,3 +137,18 @@ def test_checkpoint_of_another_fit_is_refused(tmp_path, data):
     (ckpt / "state.json").write_text("{broken")
     with pytest.raises(ValueError, match="corrupt"):
         s5ts.S5Forecaster(**TINY | {"max_steps": 2}).fit(df, static_df, checkpoint_dir=ckpt)
+
+
+def test_batches_drawn_ahead_are_those_drawn_in_turn():
+    # Each draw comes with the sampler's state right after it (what a checkpoint keeps),
+    # not the state after the draw already made for the next step.
+    from s5ts._training import _Prefetch
+
+    rng, ref = np.random.default_rng(7), np.random.default_rng(7)
+    ahead = _Prefetch(lambda: rng.normal(size=3), rng, limit=4)
+    for _ in range(4):
+        got, state = ahead.next()
+        np.testing.assert_array_equal(got, ref.normal(size=3))
+        assert state == ref.bit_generator.state
+    ahead.close()
+    assert _drawing_threads() == []
