@@ -105,43 +105,20 @@ print(json.dumps(out | dict(steps=len(model.history_["train_loss"]))))
 
 def physionet_fit(steps: int) -> None:
     """The PhysioNet fit's memory in a process that holds only its training data."""
-    from physionet import (
-        DEFAULT_DATA,
-        HISTORY_HOURS,
-        STATIC_COLS,
-        load_converter,
-        loss_weights,
-        min_max,
-        split_ids,
-    )
+    from physionet import recorded_fit
 
-    if not DEFAULT_DATA.is_dir():
-        print(f"PhysioNet 2012 data not found at {DEFAULT_DATA}; nothing to do.")
+    data = recorded_fit()
+    if data is None:
         return
-    pn = load_converter()
-    df, static_df = pn.load_physionet2012(DEFAULT_DATA)
-    variables = list(pn.VARIABLES)
-    train_ids, val_ids, _ = split_ids(static_df["unique_id"].to_numpy())
-    df, _ = min_max(df, list(train_ids) + list(val_ids), variables)
-    train = df[df["unique_id"].isin(train_ids)].reset_index(drop=True)
-    val = df[df["unique_id"].isin(val_ids)].reset_index(drop=True)
-    hyper = dict(
-        horizon=HISTORY_HOURS,
-        val_size=0.0,
-        eval_every=100,
-        patience=8,
-        loss="mse",
-        val_metric="mse",
-        target_weights=loss_weights(train, variables, "var"),
-        random_state=0,
-    )
+    train, val, static, hyper = data
+    hyper["random_state"] = 0
     with tempfile.TemporaryDirectory() as folder:
         train.to_parquet(f"{folder}/train.parquet")
         val.to_parquet(f"{folder}/val.parquet")
-        static_df[["unique_id", *STATIC_COLS]].to_parquet(f"{folder}/static.parquet")
+        static.to_parquet(f"{folder}/static.parquet")
         with open(f"{folder}/setup.json", "w") as f:
             json.dump({"hyperparameters": hyper}, f)
-        del df, train, val
+        del data, train, val, static
         out = subprocess.run(
             [sys.executable, "-c", _PHYSIONET_CHILD, folder, str(steps)],
             check=True,

@@ -151,6 +151,33 @@ def loss_weights(train_df: pd.DataFrame, variables, how: str) -> dict[str, float
     return {v: float(w[v]) for v in variables}
 
 
+def recorded_fit() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict] | None:
+    """(train, val, static, hyperparameters) of the recorded configuration, for scripts
+    that time or measure its fit: the split, the min-max scaling, the statics and the
+    `S5Forecaster` arguments this script uses (less `random_state` and `max_steps`).
+    None when the data is not there."""
+    if not DEFAULT_DATA.is_dir():
+        print(f"PhysioNet 2012 data not found at {DEFAULT_DATA}; nothing to do.")
+        return None
+    pn = load_converter()
+    df, static_df = pn.load_physionet2012(DEFAULT_DATA)
+    variables = list(pn.VARIABLES)
+    train_ids, val_ids, _ = split_ids(static_df["unique_id"].to_numpy())
+    df, _ = min_max(df, np.concatenate([train_ids, val_ids]), variables)
+    train = df[df["unique_id"].isin(train_ids)].reset_index(drop=True)
+    val = df[df["unique_id"].isin(val_ids)].reset_index(drop=True)
+    hyper = dict(
+        horizon=HISTORY_HOURS,
+        val_size=0.0,
+        eval_every=100,
+        patience=8,
+        loss="mse",
+        val_metric="mse",
+        target_weights=loss_weights(train, variables, "var"),
+    )
+    return train, val, static_df[["unique_id", *STATIC_COLS]], hyper
+
+
 def _plain(value):
     """A hyperparameter as JSON: option objects by their class name."""
     if isinstance(value, int | float | str | dict | list) or value is None:

@@ -17,7 +17,7 @@ import argparse
 import time
 
 import numpy as np
-from physionet import DEFAULT_DATA, STATIC_COLS, load_converter, loss_weights, min_max, split_ids
+from physionet import recorded_fit
 
 import s5ts
 
@@ -27,35 +27,18 @@ def main(argv=None) -> None:
     p.add_argument("--steps", type=int, default=400)
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
-    if not DEFAULT_DATA.is_dir():
-        print(f"PhysioNet 2012 data not found at {DEFAULT_DATA}; nothing to do.")
+    data = recorded_fit()
+    if data is None:
         return
-    pn = load_converter()
-    df, static_df = pn.load_physionet2012(DEFAULT_DATA)
-    variables = list(pn.VARIABLES)
-    train_ids, val_ids, _ = split_ids(static_df["unique_id"].to_numpy())
-    df, _ = min_max(df, np.concatenate([train_ids, val_ids]), variables)
-    train = df[df["unique_id"].isin(train_ids)].reset_index(drop=True)
-    val = df[df["unique_id"].isin(val_ids)].reset_index(drop=True)
+    train, val, static, hyper = data
     stamps: list[tuple[float, bool]] = []
 
     def stamp(info) -> None:
         stamps.append((time.perf_counter(), info.val_loss is not None))
 
-    model = s5ts.S5Forecaster(
-        horizon=24.0,
-        val_size=0.0,
-        max_steps=args.steps,
-        eval_every=100,
-        patience=8,
-        loss="mse",
-        val_metric="mse",
-        target_weights=loss_weights(train, variables, "var"),
-        random_state=args.seed,
-        verbose=False,
-    )
+    model = s5ts.S5Forecaster(**hyper, max_steps=args.steps, random_state=args.seed, verbose=False)
     t0 = time.perf_counter()
-    model.fit(train, static_df[["unique_id", *STATIC_COLS]], val_df=val, callbacks=stamp)
+    model.fit(train, static, val_df=val, callbacks=stamp)
     total = time.perf_counter() - t0
     t = np.array([s for s, _ in stamps])
     validated = np.array([v for _, v in stamps])[1:]

@@ -329,24 +329,21 @@ def train(
         # stall of seconds mid-run); the steps' results are thrown away.
         if groups == 1:
             for batch in warmup:
-                jax.block_until_ready(
-                    train_step(
-                        state.model,
-                        state.opt_state,
-                        shard_batch(batch, mesh),
-                        state.key,
-                        optimizer,
-                        objective,
-                        traced_weights,
-                    )
+                train_step(
+                    state.model,
+                    state.opt_state,
+                    shard_batch(batch, mesh),
+                    state.key,
+                    optimizer,
+                    objective,
+                    traced_weights,
                 )
-                release_free_memory()  # what compiling it freed (see release_free_memory)
+                # What compiling it freed; `eqx.filter_jit` has returned once the step ran.
+                release_free_memory()
         elif warmup:
             for batch in warmup:
-                _, grads = jax.block_until_ready(
-                    group_gradients(
-                        state.model, shard_batch(batch, mesh), state.key, objective, traced_weights
-                    )
+                _, grads = group_gradients(
+                    state.model, shard_batch(batch, mesh), state.key, objective, traced_weights
                 )
                 release_free_memory()
             shares = np.full(groups, 1 / groups, np.float32)
