@@ -6,8 +6,10 @@ cross-validation plan batches from explicit (series, cutoff event, query time) r
 treats as exact no-ops, and both use few shapes so that few compilations run.
 """
 
-from collections.abc import Callable, Iterator
-from typing import NamedTuple
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 
@@ -382,3 +384,50 @@ def plan_batches(
             context=context,
         )
         yield pos, batch
+
+
+T = TypeVar("T")
+_END = object()  # marks the end of `built_ahead`'s items
+
+
+def built_ahead(items: Iterable[T]) -> Iterator[T]:
+    """`items` in order, each built in a background thread while the caller works on the
+    one before: the numpy work of planning a batch overlaps the XLA work of forecasting
+    the last one (`eqx.filter_jit` returns only once a call is done, so nothing overlaps
+    it in one thread). One item is built ahead, never more. An error raised while
+    building reaches the caller; a caller that stops early stops the thread."""
+    ready: queue.Queue = queue.Queue()
+    wanted = threading.Semaphore(1)  # items asked for and not yet started
+    stop = threading.Event()
+
+    def run() -> None:
+        it = iter(items)
+        while True:
+            wanted.acquire()
+            if stop.is_set():
+                return
+            try:
+                item = next(it, _END)
+            except BaseException as err:  # raised in the caller, not lost here
+                ready.put(_Raised(err))
+                return
+            ready.put(item)
+            if item is _END:
+                return
+
+    thread = threading.Thread(target=run, name="s5ts-batches", daemon=True)
+    thread.start()
+    try:
+        while (item := ready.get()) is not _END:
+            if isinstance(item, _Raised):
+                raise item.error
+            wanted.release()
+            yield item
+    finally:
+        stop.set()
+        wanted.release()
+        thread.join()
+
+
+class _Raised(NamedTuple):
+    error: BaseException

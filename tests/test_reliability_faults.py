@@ -81,7 +81,46 @@ def test_no_batch_thread_outlives_a_fit_however_it_ends(data):
         s5ts.S5Forecaster(**TINY).fit(df, static_df, callbacks=[_stop_at(4, KeyboardInterrupt())])
     with pytest.raises(RuntimeError, match="boom"):
         s5ts.S5Forecaster(**TINY).fit(df, static_df, callbacks=[_stop_at(2, RuntimeError("boom"))])
+    # A fit that fails right after a validation pass.
+    with pytest.raises(RuntimeError, match="boom"):
+        s5ts.S5Forecaster(**TINY).fit(df, static_df, callbacks=[_stop_at(10, RuntimeError("boom"))])
     assert _drawing_threads() == []
+
+
+def test_no_batch_thread_outlives_a_prediction(straight, data):
+    # Prediction and validation build each batch while the one before is forecast.
+    assert _finite(_forecast(straight, data))
+    assert _drawing_threads() == []
+
+
+def test_batches_built_ahead_arrive_in_order_and_errors_reach_the_caller():
+    from s5ts._batches import built_ahead
+
+    assert list(built_ahead(iter(range(7)))) == list(range(7))
+    assert list(built_ahead([])) == []
+
+    def failing():
+        yield from (0, 1)
+        raise ValueError("bad row")
+
+    got = []
+    with pytest.raises(ValueError, match="bad row"):
+        for item in built_ahead(failing()):
+            got.append(item)
+    assert got == [0, 1]
+    # A caller that stops early stops the building thread; one item at most is built
+    # ahead (item 2 may or may not have started when the caller stops).
+    built = []
+
+    def counted():
+        for i in range(100):
+            built.append(i)
+            yield i
+
+    items = built_ahead(counted())
+    assert [next(items), next(items)] == [0, 1]
+    items.close()
+    assert _drawing_threads() == [] and built in ([0, 1], [0, 1, 2])
 
 
 def test_callback_sees_every_step_and_can_stop(data):

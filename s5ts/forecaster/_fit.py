@@ -12,6 +12,7 @@ import jax
 import numpy as np
 
 from .._batches import (
+    built_ahead,
     history_tiers,
     max_window_events,
     next_pow2,
@@ -455,14 +456,15 @@ def _val_batches(feats, horizon, context, max_len, batch_size, layout):
 
 
 class ValidationBatches:
-    """The validation batches, built anew on every pass (one batch in memory at a time):
-    with every event's features they would take several times the data's own size."""
+    """The validation batches, built anew on every pass (two batches in memory at a time:
+    the next one is built while the last one is forecast): with every event's features
+    they would take several times the data's own size."""
 
     def __init__(self, plan):
         self.plan = plan
 
     def __iter__(self):
-        return (batch for _, batch in self.plan())
+        return built_ahead(batch for _, batch in self.plan())
 
     def __bool__(self) -> bool:
         return True

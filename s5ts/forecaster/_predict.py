@@ -8,7 +8,7 @@ from statistics import NormalDist
 
 import numpy as np
 
-from .._batches import history_start, plan_batches
+from .._batches import built_ahead, history_start, plan_batches
 from .._training import CALIBRATION_PROBS
 from ..data import fmt_ids, make_frame, read_queries
 from ..network import forecast
@@ -138,7 +138,7 @@ def forecast_columns(
         context=fitted.context,
         layout=network.layout,
     )
-    mean, scale = forecast(fitted.model, batches, len(series))
+    mean, scale = forecast(fitted.model, built_ahead(batches), len(series))
     return columns_from_scaled(fitted, panel, series, mean, scale, level, quantiles)
 
 
