@@ -52,6 +52,18 @@ RESULTS = ROOT / "benchmarks" / "results"
 HISTORY_HOURS = 24.0
 LEVELS = [80, 95]  # central intervals whose coverage of the test targets is reported
 STATIC_COLS = ["Age", "Gender", "Height", "ICUType", "Weight"]
+# The recorded configuration's training hyperparameters (the script's flag defaults).
+# Patience 30 evaluations outlasts 3,000 steps: every seed trains them all and keeps its
+# best validation checkpoint. With patience 8 a bump in the validation curve stopped
+# some seeds far from their best (seed 2: step 1,500 against a best at 2,400 when run on;
+# 5.28 against 4.93 x 1e-3 MSE).
+RECORDED = {
+    "max_steps": 3000,
+    "eval_every": 100,
+    "patience": 30,
+    "val_metric": "mse",  # the protocol selects the checkpoint on MSE
+    "loss": "mse",
+}
 # Hyperparameters this script sets itself (the protocol's horizon and validation split,
 # weights computed from the data, one model per seed).
 OWN = ("horizon", "target_weights", "random_state", "val_size")
@@ -168,13 +180,9 @@ def recorded_fit() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict] | No
     df, _ = min_max(df, np.concatenate([train_ids, val_ids]), variables)
     train = df[df["unique_id"].isin(train_ids)].reset_index(drop=True)
     val = df[df["unique_id"].isin(val_ids)].reset_index(drop=True)
-    hyper = dict(
+    hyper = {k: v for k, v in RECORDED.items() if k != "max_steps"} | dict(
         horizon=HISTORY_HOURS,
         val_size=0.0,
-        eval_every=100,
-        patience=8,
-        loss="mse",
-        val_metric="mse",
         target_weights=loss_weights(train, variables, "var"),
     )
     return train, val, static_df[["unique_id", *STATIC_COLS]], hyper
@@ -240,13 +248,7 @@ def main(argv=None) -> None:
     p.add_argument("--no-static", action="store_true", help="ignore the admission descriptors")
     add_hyperparameters(
         p,
-        overrides={
-            "max_steps": 3000,
-            "eval_every": 100,
-            "patience": 8,
-            "val_metric": "mse",  # the protocol selects the checkpoint on MSE
-            "loss": "mse",
-        },
+        overrides=RECORDED,
         skip=OWN,
     )
     p.add_argument(
