@@ -371,8 +371,8 @@ def main(argv=None) -> None:
         )
     ensemble = None
     if len(runs) > 1:  # an extra row, never the headline: one model per seed is
-        ensemble = score(np.mean(forecasts, axis=0), truth, variables)
-        ensemble = {"seeds": args.seeds, "mse": ensemble["mse"], "mae": ensemble["mae"]}
+        mixed = score(np.mean(forecasts, axis=0), truth, variables)
+        ensemble = {"seeds": args.seeds, "mse": mixed["mse"], "mae": mixed["mae"]}
         print(
             f"ensemble of the {len(runs)} seeds' mean forecasts (extra row): "
             f"MSE {ensemble['mse'] * 1e3:.2f} e-3  MAE {ensemble['mae'] * 1e2:.2f} e-2"

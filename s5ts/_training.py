@@ -9,10 +9,8 @@ weights so far for the forecaster, and an exact point to resume from for a check
 import ctypes
 import dataclasses
 import functools
-import queue
 import sys
-import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +21,7 @@ import optax
 from tqdm.auto import tqdm
 
 from ._array_types import AnyArray, Float
-from ._batches import AnyBatch
+from ._batches import AnyBatch, built_ahead
 from ._losses import AbstractLoss, GaussianNLL
 from ._sharding import data_mesh, replicate, shard_batch
 from .network import forecast_batch
@@ -361,11 +359,11 @@ def train(
     # The next batch is drawn (in numpy) while the current step runs (in XLA).
     ahead = None
     if state.step < max_steps and stopped is None:
-        ahead = _Prefetch(sample, rng, limit=max_steps - state.step)
+        ahead = _drawn_ahead(sample, rng, limit=max_steps - state.step)
     try:
         while stopped is None and state.step < max_steps:
             key, sub = jax.random.split(state.key)
-            drawn, rng_state = ahead.next()
+            drawn, rng_state = next(ahead)
             if isinstance(drawn, list) and len(drawn) > 1:
                 model, opt_state, loss = grouped_step(
                     state.model,
@@ -432,46 +430,14 @@ def train(
     )
 
 
-class _Prefetch:
-    """At most `limit` training batches, each drawn in a background thread while the step
-    before it runs, with the random state after it: the numpy work of drawing a batch
-    overlaps the previous step's XLA computation (`eqx.filter_jit` returns only when a
-    step is done, so nothing else can overlap it), and the batches are those `sample()`
-    would draw in the loop itself. One batch is drawn ahead, never more."""
-
-    def __init__(self, sample: Callable[[], Any], rng: np.random.Generator, limit: int):
-        self._sample, self._rng, self._limit = sample, rng, limit
-        self._ready: queue.Queue = queue.Queue()
-        self._wanted = threading.Semaphore(1)  # draws asked for and not yet started
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="s5ts-batches", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        for _ in range(self._limit):
-            self._wanted.acquire()
-            if self._stop.is_set():
-                return
-            try:
-                self._ready.put((self._sample(), self._rng.bit_generator.state))
-            except BaseException as err:  # raised in the training loop, not lost here
-                self._ready.put(err)
-                return
-
-    def next(self) -> tuple[Any, dict]:
-        """The next draw and the sampler's random state after it; the one after it starts
-        now."""
-        item = self._ready.get()
-        if isinstance(item, BaseException):
-            raise item
-        self._wanted.release()
-        return item
-
-    def close(self) -> None:
-        """Stop drawing (a batch being drawn is finished and dropped)."""
-        self._stop.set()
-        self._wanted.release()
-        self._thread.join()
+def _drawn_ahead(
+    sample: Callable[[], Any], rng: np.random.Generator, limit: int
+) -> Iterator[tuple[Any, dict]]:
+    """At most `limit` training batches, each with the random state right after its own
+    draw, drawn one ahead in a background thread (`built_ahead`) while the step before
+    runs: the batches are those `sample()` would draw in the loop itself, and the state
+    is what a checkpoint keeps."""
+    return built_ahead((sample(), rng.bit_generator.state) for _ in range(limit))
 
 
 class _Sharded:

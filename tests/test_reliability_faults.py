@@ -181,12 +181,12 @@ def test_checkpoint_of_another_fit_is_refused(tmp_path, data):
 def test_batches_drawn_ahead_are_those_drawn_in_turn():
     # Each draw comes with the sampler's state right after it (what a checkpoint keeps),
     # not the state after the draw already made for the next step.
-    from s5ts._training import _Prefetch
+    from s5ts._training import _drawn_ahead
 
     rng, ref = np.random.default_rng(7), np.random.default_rng(7)
-    ahead = _Prefetch(lambda: rng.normal(size=3), rng, limit=4)
+    ahead = _drawn_ahead(lambda: rng.normal(size=3), rng, limit=4)
     for _ in range(4):
-        got, state = ahead.next()
+        got, state = next(ahead)
         np.testing.assert_array_equal(got, ref.normal(size=3))
         assert state == ref.bit_generator.state
     ahead.close()
