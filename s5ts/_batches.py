@@ -141,8 +141,9 @@ def queries_in_window(f: Timed, c: int, horizon: float) -> np.ndarray:
 
 
 def max_window_events(feats: list[Timed], horizon: float) -> int:
-    """Most events any series has within one horizon after one of its events."""
-    most = 1
+    """Most events any series has within one horizon after one of its events (0: no
+    event has another that close after it)."""
+    most = 0
     for f in feats:
         stops = np.searchsorted(f.t, f.t + horizon * (1 + _EDGE), side="right")
         most = max(most, int((stops - np.arange(len(f.t)) - 1).max(initial=0)))

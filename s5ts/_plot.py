@@ -53,6 +53,14 @@ def plot_forecast(
     for frame, what in ((fc, "forecast_df"), (hist, "history_df")):
         if target not in frame.columns:
             raise ValueError(f"{what} has no column {target!r}; columns: {list(frame.columns)}")
+    prefix = f"{target}-lo-"
+    have = [c[len(prefix) :] for c in fc.columns if c.startswith(prefix)]
+    missing = [lv for lv in level or [] if f"{prefix}{lv}" not in fc.columns]
+    if missing:
+        raise ValueError(
+            f"forecast_df has no {missing} % intervals for {target!r}; its levels are "
+            f"{have or 'none'} (predict with level={list(level)} to draw those)"
+        )
     fc_ids = _column(fc, id_col)
     if ids is None:
         ids = list(dict.fromkeys(fc_ids.tolist()))[:max_ids]

@@ -106,6 +106,46 @@ def test_predict_query_chunked_then_evaluate(files, model_dir, capsys):
     assert 0 <= hr["coverage"]["50"] <= hr["coverage"]["95"] <= 1
 
 
+def test_csv_ids_are_labels_read_as_written(files, model_dir, capsys):
+    # "07" and "7" are two series; read as numbers they would merge into one.
+    ids = {"patient_000": "07", "patient_001": "7"}
+
+    def pick(frame):
+        frame = frame.filter(pl.col("unique_id").is_in(list(ids)))
+        return frame.with_columns(pl.col("unique_id").replace(ids))
+
+    pick(pl.read_parquet(files / "hist.parquet")).write_csv(files / "ids.csv")
+    pick(pl.read_parquet(files / "static.parquet")).write_csv(files / "ids_static.csv")
+    code, _, err = _run(
+        capsys, "predict", model_dir, files / "ids.csv", "--h", 2, "--freq", 1,
+        "--static", files / "ids_static.csv", "-o", files / "ids_fc.csv",
+    )  # fmt: skip
+    assert code == 0, err
+    out = pl.read_csv(files / "ids_fc.csv", schema_overrides={"unique_id": pl.String})
+    assert sorted(out["unique_id"].unique()) == ["07", "7"] and len(out) == 4
+
+
+@pytest.mark.filterwarnings("always::UserWarning")
+def test_library_warnings_are_one_line_in_flags(files, model_dir, capsys):
+    # 40 h ahead of a model trained for 8 h: the extrapolation warning, as the CLI words it
+    code, _, err = _run(
+        capsys, "predict", model_dir, files / "hist.parquet", "--h", 20, "--freq", 2,
+        "--static", files / "static.parquet", "-o", files / "far.csv", "-q",
+    )  # fmt: skip
+    assert code == 0, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("s5ts: warning: ")
+    assert "trained for" in lines[0] and "sys.exit" not in err
+
+
+def test_level_fractions_get_the_flag_as_typed(files, model_dir, capsys):
+    code, _, err = _run(
+        capsys, "predict", model_dir, files / "hist.parquet", "--h", 2, "--freq", 2,
+        "--static", files / "static.parquet", "--level", 0.8, 0.95, "-o", files / "x.csv",
+    )  # fmt: skip
+    assert code == 2 and err.strip().endswith("pass --level 80 95")
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [

@@ -182,6 +182,13 @@ def test_spans_of_the_wrong_kind_are_refused():
         ts.to_model_span(3)
     with pytest.raises(ValueError, match="'mo'"):
         ts.to_model_span("1mo")
+    # pandas' month ("M") and month start ("MS") are not a minute and a millisecond
+    for month in ("1M", "2MS"):
+        with pytest.raises(ValueError, match="pandas' month"):
+            ts.to_model_span(month)
+    # words, any case, singular or plural
+    for words, short in (("2 hours", "2h"), ("1 Day", "1d"), ("90 mins", "90min"), ("3 S", "3s")):
+        assert ts.to_model_span(words) == ts.to_model_span(short)
     with pytest.raises(ValueError, match="not fitted"):
         data.TimeScale().elapsed(dated)
 

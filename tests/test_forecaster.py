@@ -171,8 +171,11 @@ def test_save_load(tmp_path, data, fitted):
 
 
 def test_load_errors(tmp_path, fitted):
-    with pytest.raises(ValueError, match="missing"):
+    with pytest.raises(ValueError, match="does not exist"):
         s5ts.S5Forecaster.load(tmp_path / "nothing")
+    (tmp_path / "data.csv").write_text("unique_id,ds,y\n")
+    with pytest.raises(ValueError, match="it is a file, not the directory save wrote"):
+        s5ts.S5Forecaster.load(tmp_path / "data.csv")
     fitted.save(tmp_path / "m")
     weights = (tmp_path / "m" / "model.eqx").read_bytes()
     (tmp_path / "m" / "model.eqx").write_bytes(weights[: len(weights) // 2])
@@ -195,6 +198,29 @@ def test_plot(data, fitted):
     fc = fitted.predict(df, h=4, freq=1.0, static_df=static_df, level=[80])
     fig = s5ts.plot_forecast(df, fc, ids=["patient_000", "patient_001"], target="MAP", level=[80])
     assert len(fig.axes) == 2 and fig.axes[0].get_title() == "patient_000: MAP"
+    with pytest.raises(ValueError, match=r"no \[50\] % intervals for 'MAP'; its levels are"):
+        s5ts.plot_forecast(df, fc, target="MAP", level=[50])
+
+
+def test_a_horizon_shorter_than_every_gap_is_refused(data):
+    # No training cutoff would have a target: an error, not a fit on zero losses.
+    df, static_df = data
+    model = s5ts.S5Forecaster(**(TINY | {"horizon": 1e-6}))
+    with pytest.raises(ValueError, match=r"horizon=1e-06 is shorter than every gap.*median gap"):
+        model.fit(df, static_df)
+
+
+@pytest.mark.filterwarnings("ignore::s5ts.BaselineWarning")  # one training step
+def test_verbose_fit_names_the_targets_it_took_from_every_column(data, capsys):
+    df, static_df = data
+    s5ts.S5Forecaster(**(TINY | {"max_steps": 1, "verbose": True})).fit(df, static_df)
+    err = capsys.readouterr().err
+    assert "6 targets, every column but the id and time: HR, MAP, RespRate, Temp" in err
+    some = df[["unique_id", "ds", "HR", "MAP"]].dropna(subset=["HR", "MAP"], how="all")
+    s5ts.S5Forecaster(**(TINY | {"max_steps": 1, "verbose": True})).fit(
+        some, static_df, target_cols=["HR", "MAP"]
+    )
+    assert "targets, every column" not in capsys.readouterr().err
 
 
 def test_duplicate_rows_raise_by_default_and_aggregate_on_request(fitted, data):

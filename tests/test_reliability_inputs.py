@@ -462,7 +462,7 @@ CASES = [
         "config.json.*corrupt",
     ),
     # -- load ----------------------------------------------------------------------------
-    ("load-no-dir", lambda c, t: s5ts.S5Forecaster.load(t / "nothing"), ValueError, "missing"),
+    ("load-no-dir", lambda c, t: s5ts.S5Forecaster.load(t / "nothing"), ValueError, "not exist"),
     ("load-path-none", lambda c, t: s5ts.S5Forecaster.load(None), TypeError, "path"),
     (
         "load-bad-json",

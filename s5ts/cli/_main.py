@@ -13,6 +13,7 @@ import os
 import re
 import sys
 import traceback
+import warnings
 from pathlib import Path
 
 import polars as pl
@@ -365,6 +366,9 @@ _PYTHON_WORDS = re.compile(
 )
 
 
+_FLAG_LIST = re.compile(r"(--[\w-]+ )\[([^\]]*)\]")
+
+
 def _in_flags(text: str) -> str:
     """A library message in command-line words: `pass static_df` -> `pass --static`,
     `id_col=` -> `--id-col`, `static_df` -> `the --static file`, `df` -> `the data file`."""
@@ -387,7 +391,25 @@ def _in_flags(text: str) -> str:
             return "your file"
         return m[0]
 
-    return _PYTHON_WORDS.sub(word, text)
+    # a list after a flag as the command line takes it: `--level [80, 95]` -> `--level 80 95`
+    return _FLAG_LIST.sub(
+        lambda m: m[1] + " ".join(v.strip() for v in m[2].split(",")),
+        _PYTHON_WORDS.sub(word, text),
+    )
+
+
+_PYTHON_SHOWWARNING = warnings.showwarning
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    # The library's warnings as one line in command-line words, without the source line
+    # Python's display would quote (the `s5ts` script's own); others' are theirs.
+    from ..forecaster import BaselineWarning, ExtrapolationWarning, TruncatedHistoryWarning
+
+    if not issubclass(category, BaselineWarning | ExtrapolationWarning | TruncatedHistoryWarning):
+        return _PYTHON_SHOWWARNING(message, category, filename, lineno, file, line)
+    text = _in_flags(str(message).replace("; validation_scores_ has the figures.", "."))
+    print(f"s5ts: warning: {text}", file=sys.stderr if file is None else file)
 
 
 def _from_library(err: BaseException) -> bool:
@@ -451,7 +473,9 @@ def main(argv=None) -> int:
         initialize_distributed(args.distributed)
         if cli_cache_enabled():  # a second run on the same model loads its compiled steps
             enable_compilation_cache()
-        return args.run(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return args.run(args)
     except bad_input as err:
         text = _first_line(err)
         if command != _DEMO and _from_library(err):

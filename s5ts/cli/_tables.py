@@ -39,11 +39,12 @@ def check_input(path, what: str = "file") -> None:
 class Table:
     """One input file as a lazy scan (nothing is read until `collect`).
 
-    Parquet columns keep their types. A CSV's `keys` (id, time) are inferred; its
-    `numeric` columns (None: every column but the keys) are parsed as Float64, with
-    `NULL_WORDS` as missing values, so a column empty in its first rows or holding `NA`
-    reads as numbers, and a value that is not a number is an error naming the file,
-    column, line and value (`role`: what those columns are; `hint`: a fix to add).
+    Parquet columns keep their types. In a CSV the first key (the id) is read as text and
+    the time inferred; the `numeric` columns (None: every column but the keys) are parsed
+    as Float64, with `NULL_WORDS` as missing values, so a column empty in its first rows
+    or holding `NA` reads as numbers, and a value that is not a number is an error naming
+    the file, column, line and value (`role`: what those columns are; `hint`: a fix to
+    add).
     """
 
     def __init__(
@@ -61,11 +62,13 @@ class Table:
         if any(k not in self.columns for k in keys):
             others = []  # a misnamed key: leave every column as it is for that error
         self.numeric = tuple(others if numeric is None else [c for c in numeric if c in others])
+        # Ids are labels, read as written: as integers "010" and "10" would be one series.
+        ids = [keys[0]] if keys and keys[0] in self.columns else []
         self.lf = pl.scan_csv(
             path,
             try_parse_dates=True,
             infer_schema_length=_INFER_ROWS,
-            schema_overrides={c: pl.String for c in self.numeric},
+            schema_overrides={c: pl.String for c in (*ids, *self.numeric)},
         ).with_columns(_number(c, strict=True) for c in self.numeric)
 
     def require(self, cols, what: str) -> None:

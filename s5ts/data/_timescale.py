@@ -23,21 +23,50 @@ from ._panel import Panel
 from ._timekind import TimeKind
 
 
+_SECOND = 10**9
 _NS = {
     "ns": 1,
     "us": 10**3,
     "µs": 10**3,
     "ms": 10**6,
-    "s": 10**9,
-    "sec": 10**9,
-    "m": 60 * 10**9,
-    "min": 60 * 10**9,
-    "h": 3600 * 10**9,
-    "hr": 3600 * 10**9,
-    "d": 86400 * 10**9,
-    "w": 7 * 86400 * 10**9,
+    "s": _SECOND,
+    "m": 60 * _SECOND,
+    "min": 60 * _SECOND,
+    "h": 3600 * _SECOND,
+    "hr": 3600 * _SECOND,
+    "d": 86400 * _SECOND,
+    "w": 7 * 86400 * _SECOND,
 }
+# Other spellings, any case, singular or plural: "2 hours", "1 Day", "90 mins", "30 S".
+_ALIASES = {
+    "nanosecond": "ns",
+    "microsecond": "us",
+    "millisecond": "ms",
+    "sec": "s",
+    "second": "s",
+    "minute": "min",
+    "hour": "h",
+    "day": "d",
+    "week": "w",
+}
+# Pandas' month and month start: "1M" must not become a minute, nor "1MS" a millisecond.
+_PANDAS_MONTHS = ("M", "MS")
 _TOKEN = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*([a-zA-Zµ]+)")
+
+
+def _unit_ns(unit: str, text: str) -> int:
+    if unit in _NS:
+        return _NS[unit]
+    lower = unit.lower()
+    for key in (lower, lower.removesuffix("s")):
+        key = _ALIASES.get(key, key)
+        if key in _NS and unit not in _PANDAS_MONTHS:
+            return _NS[key]
+    raise ValueError(
+        f"unknown unit {unit!r} in time span {text!r}; use ns, us, ms, s, min, h, d or w "
+        "(or words such as '2 hours'); calendar units such as months have no fixed length "
+        "('M' is pandas' month, not a minute)"
+    )
 
 
 def parse_span_ns(x: object) -> int:
@@ -47,8 +76,9 @@ def parse_span_ns(x: object) -> int:
 
     - `x`: a `datetime.timedelta` (pandas `Timedelta` included, ns exact), a numpy
       `timedelta64`, or a string of number-unit pairs such as `"24h"`, `"1d12h"`,
-      `"90min"` (units ns, us/µs, ms, s/sec, m/min, h/hr, d, w). Calendar units such as
-      months have no fixed length and are refused.
+      `"90min"`, `"2 hours"` (units ns, us/µs, ms, s, m/min, h/hr, d, w, or their
+      words in any case). Calendar units such as months have no fixed length and are
+      refused, pandas' `"M"` (month) included.
 
     **Returns:**
 
@@ -67,13 +97,7 @@ def parse_span_ns(x: object) -> int:
             raise ValueError(f"cannot read the time span {x!r}; write it like '24h' or '1d12h'")
         total = Fraction(0)
         for number, unit in tokens:
-            key = unit if unit in _NS else unit.lower()
-            if key not in _NS:
-                raise ValueError(
-                    f"unknown unit {unit!r} in time span {x!r}; use ns, us, ms, s, min/m, h, "
-                    "d or w (calendar units such as months have no fixed length)"
-                )
-            total += Fraction(number) * _NS[key]
+            total += Fraction(number) * _unit_ns(unit, x)
         return round(total)
     raise TypeError(f"expected a time span (timedelta or string like '24h'), got {x!r}")
 

@@ -85,8 +85,8 @@ def check_levels(level) -> list[float]:
     if fractions:
         # 0.8 is almost surely an 80 % interval written as a fraction, not a 0.8 % one.
         raise ValueError(
-            f"level values are percentages in (1, 100), got {fractions}; for an 80 % "
-            f"interval pass level=[80], so here level={[_percent(lv) for lv in given]}"
+            f"level values are percentages in (1, 100) (80 for an 80 % interval), got "
+            f"{fractions}; pass level={[_percent(lv) for lv in given]}"
         )
     bad = [lv for lv in levels if not 1 < lv < 100]
     if bad:

@@ -42,7 +42,7 @@ from ._fitted import (
     to_model_span,
 )
 from ._folds import check_folds_allowed, cross_fit_splits, n_folds
-from ._predict import PREDICT_QUERIES
+from ._predict import PREDICT_QUERIES, fmt_span
 from ._training_data import TrainingData, read_val_panel, warn_excluded, without_values
 from ._user_warnings import warn
 
@@ -73,7 +73,7 @@ def fit(
                 "not resume; pass one or the other"
             )
         data = read_chunked(params, df, static_df, val_df, names, chunk_size)
-    return _fit(params, data, id_col, time_col, callbacks, checkpoint_dir)
+    return _fit(params, data, id_col, time_col, callbacks, checkpoint_dir, target_cols is None)
 
 
 def _read(params, df, static_df, val_df, names, fingerprint_it: bool) -> TrainingData:
@@ -150,8 +150,9 @@ def _read(params, df, static_df, val_df, names, fingerprint_it: bool) -> Trainin
     )
 
 
-def _fit(params, data: TrainingData, id_col, time_col, callbacks, checkpoint_dir):
-    """Train on `data` and gather the fitted state."""
+def _fit(params, data: TrainingData, id_col, time_col, callbacks, checkpoint_dir, inferred):
+    """Train on `data` and gather the fitted state (`inferred`: the targets were not
+    named, so every column but the id and time is one)."""
     panel, time_scale, train_feats = data.panel, data.time_scale, data.train_feats
     val_series, rng = data.val_series, data.rng
     if not train_feats:
@@ -171,6 +172,13 @@ def _fit(params, data: TrainingData, id_col, time_col, callbacks, checkpoint_dir
     sizes = [layout.size(f, len(f.t) - 1, None, len(f.t)) for f in data.shaped]
     max_len = network.max_len(np.asarray(sizes))
     windows = max_window_events(data.shaped, horizon)
+    if windows == 0:
+        raise ValueError(
+            f"horizon={params['horizon']!r} is shorter than every gap between a series' "
+            "consecutive events, so no training cutoff has anything to forecast; pass a "
+            "horizon of at least the typical gap (the median gap is "
+            f"{fmt_span(time_scale.to_raw_span_of_model(1.0))}), or leave horizon unset"
+        )
     n_queries = next_pow2(min(windows, layout.train_queries), 8)
     batch_size = params["batch_size"]
     checkpoint = None
@@ -207,6 +215,14 @@ def _fit(params, data: TrainingData, id_col, time_col, callbacks, checkpoint_dir
     loss = as_loss(params["loss"], "loss")
     val_metric = as_loss(params["val_metric"], "val_metric")
     weights = target_weights(params["target_weights"], panel.target_cols)  # checks the names
+    targets = panel.target_cols
+    if params["verbose"] and inferred and len(targets) > 1:
+        # Extra numeric columns become targets too: say so before training.
+        shown = ", ".join(map(str, targets[:8])) + (", ..." if len(targets) > 8 else "")
+        print(
+            f"s5ts fit: {len(targets)} targets, every column but the id and time: {shown}",
+            file=sys.stderr,
+        )
     if params["verbose"] and len(splits) > 1:
         why = " (folds='auto': fewer than 1,000 series)" if params["folds"] == "auto" else ""
         print(

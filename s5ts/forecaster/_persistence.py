@@ -86,7 +86,8 @@ def load(path, defaults: dict) -> tuple[dict, FittedForecaster]:
     ones."""
     path = _as_path(path)
     if not path.is_dir():
-        raise ValueError(f"{path} is not {_WHAT}: the directory is missing")
+        why = "it is a file, not the directory save wrote" if path.exists() else "it does not exist"
+        raise ValueError(f"{path} is not {_WHAT}: {why}")
     config = read_json(path / CONFIG, _WHAT)
     _check_format(config, path / CONFIG)
     weights = read_bytes(path / WEIGHTS, _WHAT)
