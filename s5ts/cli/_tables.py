@@ -39,12 +39,12 @@ def check_input(path, what: str = "file") -> None:
 class Table:
     """One input file as a lazy scan (nothing is read until `collect`).
 
-    Parquet columns keep their types. In a CSV the first key (the id) is read as text and
-    the time inferred; the `numeric` columns (None: every column but the keys) are parsed
-    as Float64, with `NULL_WORDS` as missing values, so a column empty in its first rows
-    or holding `NA` reads as numbers, and a value that is not a number is an error naming
-    the file, column, line and value (`role`: what those columns are; `hint`: a fix to
-    add).
+    The first key (the id) is read as text, integer ids of a Parquet file included. Other
+    Parquet columns keep their types. A CSV's time is inferred and its `numeric` columns
+    (None: every column but the keys) are parsed as Float64, with `NULL_WORDS` as missing
+    values, so a column empty in its first rows or holding `NA` reads as numbers, and a
+    value that is not a number is an error naming the file, column, line and value
+    (`role`: what those columns are; `hint`: a fix to add).
     """
 
     def __init__(
@@ -52,18 +52,22 @@ class Table:
     ):
         check_input(path, what)
         self.path, self.role, self.hint = str(path), role, hint
-        if file_format(path, what) == "parquet":
-            self.columns = _parquet_columns(self.path)
+        # Ids are labels, text in every file: as integers a CSV's "010" and "10" would be
+        # one series, and one file's integer ids would not match another's text ones.
+        parquet = file_format(path, what) == "parquet"
+        self.columns = _parquet_columns(self.path) if parquet else _csv_columns(self.path)
+        ids = [keys[0]] if keys and keys[0] in self.columns else []
+        if parquet:
             self.numeric: tuple[str, ...] = ()
             self.lf = pl.scan_parquet(path)
+            schema = self.lf.collect_schema()
+            integer = [c for c in ids if schema[c].is_integer()]
+            self.lf = self.lf.with_columns(pl.col(c).cast(pl.String) for c in integer)
             return
-        self.columns = _csv_columns(self.path)
         others = [c for c in self.columns if c not in keys]
         if any(k not in self.columns for k in keys):
             others = []  # a misnamed key: leave every column as it is for that error
         self.numeric = tuple(others if numeric is None else [c for c in numeric if c in others])
-        # Ids are labels, read as written: as integers "010" and "10" would be one series.
-        ids = [keys[0]] if keys and keys[0] in self.columns else []
         self.lf = pl.scan_csv(
             path,
             try_parse_dates=True,
