@@ -181,6 +181,7 @@ def test_level_fractions_get_the_flag_as_typed(files, model_dir, capsys):
             "pass --static with those columns",
         ),
         (["evaluate", "{d}/fc.parquet", "{d}/future.csv", "--time-col", "t"], "no column(s) ['t']"),
+        (["evaluate", "{d}/future.csv", "{d}/fc.parquet"], "are the two swapped?"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
     ],
 )

@@ -167,7 +167,7 @@ def test_queries_with_unknown_ids_or_other_time_kinds_are_refused():
     with pytest.raises(ValueError, match=r"'zz'.*rows \[1\]"):
         data.read_queries(pd.DataFrame({"unique_id": ["a", "zz"], "ds": [3.0, 4.0]}), panel)
     when = [dt.datetime(2020, 1, 1)]
-    with pytest.raises(TypeError, match="datetime times"):
+    with pytest.raises(TypeError, match="holds tz-naive datetime times but the data had float"):
         data.read_queries(pl.DataFrame({"unique_id": ["a"], "ds": when}), panel)
 
 

@@ -13,11 +13,20 @@ import polars as pl
 from . import _tables
 
 
+_BAND = re.compile(r"-(lo|hi)-[\d.]+$")  # `<target>-lo-<level>`: what only forecasts hold
+
+
 def score_files(forecasts, actuals, id_col: str = "unique_id", time_col: str = "ds") -> dict:
     keys = [id_col, time_col]
     fc_table = _tables.Table(forecasts, "forecasts file", keys=keys, role="forecasts")
     # the actuals' columns that are forecast are read as numbers; others as they are
     scored = [c for c in fc_table.columns if c not in keys]
+    bands = [c for c in _tables.Table(actuals, "actuals file").columns if _BAND.search(c)]
+    if bands and not any(_BAND.search(c) for c in scored):
+        raise ValueError(
+            f"the actuals file has interval columns ({bands[0]!r}) and the forecasts file "
+            "none: are the two swapped? evaluate takes FORECASTS, then ACTUALS"
+        )
     truth_table = _tables.Table(actuals, "actuals file", keys=keys, numeric=scored)
     fc, truth = fc_table.collect(), truth_table.collect()
     for frame, what in ((fc, "the forecasts file"), (truth, "the actuals file")):

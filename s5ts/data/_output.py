@@ -123,9 +123,8 @@ def read_queries(
     int_for_float = kind.kind == "int" and like.time_kind.kind == "float"
     if not (kind.same_as(like.time_kind) or int_for_float):
         raise TypeError(
-            f"query_df column {time_col!r} holds {kind.kind} times (time zone "
-            f"{kind.time_zone}) but the data had {like.time_kind.kind} times (time zone "
-            f"{like.time_kind.time_zone}); convert the query times to match."
+            f"query_df column {time_col!r} holds {_described(kind)} times but the data had "
+            f"{_described(like.time_kind)} times; convert the query times to match."
         )
     index = {x: i for i, x in enumerate(like.ids.tolist())}
     where = np.array([index.get(x, -1) for x in raw_ids.uniq.tolist()], dtype=np.int64)
@@ -137,3 +136,10 @@ def read_queries(
             "in the data; every query needs the series' history."
         )
     return series, raw.astype(like.times.dtype)
+
+
+def _described(kind) -> str:
+    # The time zone matters (and is said) only for datetimes.
+    if kind.kind != "datetime":
+        return kind.kind
+    return f"datetime (time zone {kind.time_zone})" if kind.time_zone else "tz-naive datetime"
