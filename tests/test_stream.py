@@ -87,7 +87,7 @@ def test_query_file_in_chunks(setup):
 def test_unknown_query_ids_and_bad_inputs(setup):
     model, _, _, root = setup
     pl.DataFrame({"unique_id": [999], "ds": [1.0]}).write_csv(root / "bad_q.csv")
-    with pytest.raises(ValueError, match="not in the history file: 999"):
+    with pytest.raises(ValueError, match="not in the history file: '999'"):
         predict_file(
             model, root / "hist.csv", root / "x.csv", chunk_size=2, query=root / "bad_q.csv"
         )
