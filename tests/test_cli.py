@@ -154,6 +154,10 @@ def test_level_fractions_get_the_flag_as_typed(files, model_dir, capsys):
         (["fit", "{d}/train.csv", "{d}/m", "--id-col", "pid"], "missing column(s) ['pid']"),
         (["fit", "{d}/train.csv", "{d}/m", "--bogus"], "unrecognized arguments: --bogus"),
         (
+            ["fit", "{d}/train.csv", "{d}/m", "--target-cols", "HR", "SysABP"],
+            "; --target-cols takes one comma-separated list: --target-cols HR,SysABP",
+        ),
+        (
             ["fit", "{d}/train.csv", "{d}/m", "--max-steps", "0"],
             "--max-steps must be a positive int",
         ),

@@ -35,6 +35,13 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(f"{message} (see '{self.prog} --help')")
 
 
+def _hinted(message: str, argv: list[str]) -> str:
+    # "--target-cols HR SysABP" leaves SysABP over: say the flag wants commas.
+    if "unrecognized arguments" in message and "--target-cols" in argv:
+        return f"{message}; --target-cols takes one comma-separated list: --target-cols HR,SysABP"
+    return message
+
+
 def _columns(text: str) -> list[str]:
     cols = [c.strip() for c in text.split(",") if c.strip()]
     if not cols:
@@ -464,6 +471,8 @@ def main(argv=None) -> int:
             args = parser.parse_args(argv)
         except SystemExit as done:  # --help / --version
             return done.code if isinstance(done.code, int) else 0
+        except _UsageError as bad:
+            raise _UsageError(_hinted(str(bad), argv)) from None
         if args.command is None:
             parser.print_help(sys.stderr)
             return 2
