@@ -146,6 +146,15 @@ def test_level_fractions_get_the_flag_as_typed(files, model_dir, capsys):
     assert code == 2 and err.strip().endswith("pass --level 80 95")
 
 
+def test_target_cols_hint_only_for_a_left_over_name(files, capsys):
+    d = str(files)
+    code, _, err = _run(
+        capsys, "fit", f"{d}/train.csv", f"{d}/m", "--target-cols", "HR,SysABP", "--bogus"
+    )
+    assert code == 2 and "unrecognized arguments: --bogus" in err
+    assert "comma-separated" not in err  # the targets were given right
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [

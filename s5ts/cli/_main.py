@@ -36,8 +36,11 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _hinted(message: str, argv: list[str]) -> str:
-    # "--target-cols HR SysABP" leaves SysABP over: say the flag wants commas.
-    if "unrecognized arguments" in message and "--target-cols" in argv:
+    # "--target-cols HR SysABP" leaves a bare name over: say the flag wants commas (not
+    # when only a flag is unknown, as in "--target-cols HR,SysABP --bogus").
+    _, found, rest = message.partition("unrecognized arguments: ")
+    leftover = rest.split(" (see ")[0].split() if found else []
+    if "--target-cols" in argv and any(not a.startswith("-") for a in leftover):
         return f"{message}; --target-cols takes one comma-separated list: --target-cols HR,SysABP"
     return message
 
