@@ -1,11 +1,17 @@
 """s5ts: forecasting irregularly sampled time series with S5 state-space layers.
 
-The package has four wings:
+The package's sub-packages:
 
 - `s5ts.ssm`: the SSM core (S5 / S4D / DSS layers over irregular time, the stack);
 - `s5ts.data`: the DataFrame layer (frames <-> numpy panels, time scale, scalers);
+- `s5ts.network`: the forecasting networks (one clock for every variable, or one each)
+  and the blend of simple forecasts they predict;
 - `s5ts.forecaster`: `S5Forecaster` and what it does once fitted;
-- `s5ts.cli`: the `s5ts` command line.
+- `s5ts.cli`: the `s5ts` command line;
+- `s5ts.datasets`: the synthetic vitals the demo and the tests use.
+
+Training itself (batches, features, the loop, losses, checkpoints) lives in the
+top-level private modules that the forecaster calls.
 
 The names users reach for most are also here at the top.
 """
@@ -22,6 +28,7 @@ from ._losses import (
 from ._plot import plot_forecast as plot_forecast
 from .forecaster import (
     BaselineWarning as BaselineWarning,
+    DataWarning as DataWarning,
     ExtrapolationWarning as ExtrapolationWarning,
     ForecastState as ForecastState,
     NotFittedError as NotFittedError,

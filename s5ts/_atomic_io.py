@@ -34,6 +34,9 @@ def write_dir_atomically(path: Path, fill: Callable[[Path], None]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
+        # mkdtemp makes it private (0700); the result is an ordinary directory, as mkdir
+        # would make it under the user's umask (readable by others on a shared disk).
+        os.chmod(tmp, 0o777 & ~_umask())
         fill(tmp)
         if path.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old.", dir=path.parent))
@@ -206,3 +209,10 @@ def load_leaves(file: Path, like, what: str, data: bytes | None = None):
     if mismatch:
         raise ValueError(f"{file} does not match its JSON (array shapes or sizes differ)")
     return tree
+
+
+def _umask() -> int:
+    # The only way to read it is to set it; set it straight back.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

@@ -4,10 +4,10 @@
 bit generator), the early-stopping bookkeeping, the loss history and a fingerprint of the
 fit (hyperparameters and data); `model.eqx`, `opt_state.eqx`, `average.eqx` (the weights'
 moving average) and `best.eqx` hold the arrays. No pickle; every write is atomic
-(`_serialise`), so a crash mid-save leaves the previous checkpoint. `state.json` records
-the SHA-256 of the array files and of itself, checked before a resume, so a changed byte
-is an error rather than a different training run. A resumed fit repeats the
-uninterrupted one's steps bit for bit.
+(`_atomic_io.write_dir_atomically`), so a crash mid-save leaves the previous checkpoint.
+`state.json` records the SHA-256 of the array files and of itself, checked before a
+resume, so a changed byte is an error rather than a different training run. A resumed
+fit repeats the uninterrupted one's steps bit for bit.
 """
 
 import dataclasses

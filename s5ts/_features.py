@@ -37,7 +37,7 @@ _BLOCK_DECAY = 30.0  # most decay exponent summed in one block (exp(30) ~ 1e13: 
 _TINY_WEIGHT = 1e-200  # the least weight a recent mean's sums keep (see `recent_sums`)
 
 
-@runtime_checkable
+@runtime_checkable  # so that runtime type checkers (beartype in the tests) can check it
 class Timed(Protocol):
     """Anything that holds one series' event times `t` (n,), model units: all that
     planning a batch's shapes and windows reads."""

@@ -70,13 +70,18 @@ def coverage(forecast: pd.DataFrame, targets, levels) -> dict[int, float]:
     return out
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n-train", type=int, default=256)
-    parser.add_argument("--n-test", type=int, default=64)
-    parser.add_argument("--max-steps", type=int, default=400)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--plot", default="demo_forecast.png")
+def main(argv=None, prog: str | None = None) -> None:
+    """Run the demo; `argv` as on the command line, `prog` the name its help shows."""
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--n-train", type=int, default=256, help="patients to train on")
+    parser.add_argument("--n-test", type=int, default=64, help="patients to forecast")
+    parser.add_argument("--max-steps", type=int, default=400, help="most training steps")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic data")
+    parser.add_argument("--plot", default="demo_forecast.png", help="where to save the plot")
     args = parser.parse_args(argv)
 
     df, static_df = synthetic_vitals(args.n_train + args.n_test, seed=args.seed)

@@ -265,12 +265,15 @@ def test_csv_targets_read_as_numbers(files, capsys):
     assert got["unique_id"].dtype == pl.String  # the id is not coerced
     observed = sum(int(df[t].is_not_null().sum()) for t in targets)
     assert sum(int(got[t].is_not_null().sum()) for t in targets) < observed  # words -> null
-    with pytest.warns(UserWarning, match="row.s. with no observed target"):
-        code, _, err = _run(
-            capsys, "fit", path, files / "messy_model", "--static", files / "static.parquet",
-            "--horizon", 8, "-q", *TINY.split(),
-        )  # fmt: skip
+    code, _, err = _run(
+        capsys, "fit", path, files / "messy_model", "--static", files / "static.parquet",
+        "--horizon", 8, "-q", *TINY.split(),
+    )  # fmt: skip
     assert code == 0, err
+    # what reading left out, one line in the command line's words (not Python's display)
+    left_out = [line for line in err.splitlines() if "with no observed target" in line]
+    assert len(left_out) == 1 and left_out[0].startswith("s5ts: warning: fit: reading the data")
+    assert "report_" not in err and "sys.exit" not in err
 
 
 def test_csv_bad_number_names_file_column_and_line(files, model_dir, capsys):
@@ -283,8 +286,11 @@ def test_csv_bad_number_names_file_column_and_line(files, model_dir, capsys):
     predict += ["-o", files / "y.csv", "-q"]
     for argv in (fit, [*fit, "--chunk-size", 4], predict, [*predict, "--chunk-size", 4]):
         code, _, err = _run(capsys, *argv)
-        assert code == 2 and err.startswith("s5ts: error: ") and want in err, err
-        assert len(err.strip().splitlines()) == 1
+        # a chunked prediction first says what its first chunk left out
+        *warned, last = err.strip().splitlines()
+        assert code == 2 and last.startswith("s5ts: error: ") and want in last, err
+        assert all(line.startswith("s5ts: warning: ") for line in warned)
+        assert len(warned) <= ("--chunk-size" in argv and argv[0] == "predict"), err
     assert not (files / "y.csv").exists() and not (files / "m_bad").exists()
 
 
@@ -438,8 +444,104 @@ def test_fit_nan_loss_saves_the_best_model_and_says_so(files, capsys):
     argv = ["fit", files / "train.csv", out, "--static", files / "static.parquet", "-q"]
     argv += [*TINY.split(), "--eval-every", 1, "--horizon", 8, "--learning-rate", 1e30]
     code, _, err = _run(capsys, *argv)
-    assert code == 2 and err.startswith("s5ts: error: the training loss became NaN/inf")
+    last = err.strip().splitlines()[-1]  # after the warnings, if any
+    assert code == 2 and last.startswith("s5ts: error: the training loss became NaN/inf")
     assert "--learning-rate" in err and f"to {out}" in err
     from s5ts import S5Forecaster
 
     assert S5Forecaster.load(out).history_["stopped"] == "non_finite"
+
+
+# -- files as pandas and people write them -------------------------------------------------
+
+
+def test_pandas_row_index_in_a_file(files, capsys):
+    # A filtered pandas frame written to Parquet keeps its index as `__index_level_0__`:
+    # pandas reads it back as the index, and so does the command line. In a CSV it is a
+    # nameless column, which is refused rather than trained on as a target.
+    train = pl.read_csv(files / "train.csv").to_pandas()
+    part = train[train["ds"] > 1.0]
+    part.to_parquet(files / "indexed.parquet")
+    assert "__index_level_0__" in pl.read_parquet_schema(files / "indexed.parquet")
+    code, _, err = _run(
+        capsys, "fit", files / "indexed.parquet", files / "m_indexed", "--static",
+        files / "static.parquet", "--horizon", 8, "-q", *TINY.split(),
+    )  # fmt: skip
+    assert code == 0, err
+    config = json.loads((files / "m_indexed" / "config.json").read_text())
+    assert "__index_level_0__" not in json.dumps(config)
+    part.to_csv(files / "indexed.csv")
+    code, _, err = _run(capsys, "fit", files / "indexed.csv", files / "m_x", "-q", *TINY.split())
+    assert code == 2 and "a row index that pandas wrote" in err and "--target-cols" in err
+
+
+def test_text_times_of_a_parquet_file_read_as_a_csv_s(files, capsys):
+    hist = pl.read_parquet(files / "hist.parquet")
+    start = pl.datetime(2024, 1, 1)
+    stamped = hist.with_columns(
+        (start + pl.duration(seconds=(pl.col("ds") * 3600).round())).alias("ds")
+    ).unique(["unique_id", "ds"], keep="first", maintain_order=True)
+    stamped.write_csv(files / "stamped.csv")
+    stamped.with_columns(pl.col("ds").dt.to_string("%Y-%m-%d %H:%M:%S")).write_parquet(
+        files / "stamped_text.parquet"
+    )
+    code, _, err = _run(
+        capsys, "fit", files / "stamped.csv", files / "m_stamped", "--horizon", "8h",
+        "--context", "none", "--discretisation", "zoh", "-q", *TINY.split(),
+    )  # fmt: skip
+    assert code == 0, err
+    forecasts = []
+    for name in ("stamped.csv", "stamped_text.parquet"):
+        out = files / f"fc_{name}.csv"
+        argv = ["predict", files / "m_stamped", files / name, "--h", 2, "--freq", "h", "-o", out]
+        code, _, err = _run(capsys, *argv, "-q")
+        assert code == 0, err
+        forecasts.append(pl.read_csv(out))
+    assert forecasts[0].equals(forecasts[1])
+
+
+def test_whole_number_times_and_duplicates_at_predict(files, model_dir, capsys):
+    # float times written as "3" in one file and "3.0" in another are the same times
+    hist = pl.read_parquet(files / "hist.parquet").filter(pl.col("ds") == pl.col("ds").round())
+    whole = hist.with_columns(pl.col("ds").cast(pl.Int64))
+    doubled = pl.concat([whole, whole.head(3)])
+    doubled.write_csv(files / "doubled.csv")
+    argv = ["predict", model_dir, files / "doubled.csv", "--h", 2, "--freq", 1]
+    argv += ["--static", files / "static.parquet", "-o", files / "dd.csv"]
+    code, _, err = _run(capsys, *argv)
+    assert code == 2 and "Pass --duplicates 'mean'" in err and "to_panel" not in err
+    code, _, err = _run(capsys, *argv, "--duplicates", "mean", "-q")
+    assert code == 0, err
+    assert "s5ts: warning: reading the history file left out 3 duplicate row(s) merged" in err
+    whole.write_csv(files / "whole.csv")
+    argv[2], argv[-1] = files / "whole.csv", files / "whole_fc.csv"
+    assert _run(capsys, *argv, "-q")[0] == 0
+    assert pl.read_csv(files / "dd.csv").equals(pl.read_csv(files / "whole_fc.csv"))
+
+
+def test_chunked_prediction_warns_once_for_every_chunk(files, model_dir, capsys):
+    # every series gets a row with nothing observed (left out), and forecasts far ahead
+    hist = pl.read_parquet(files / "hist.parquet")
+    empty = hist.group_by("unique_id").agg(pl.col("ds").min() - 0.5)
+    padded = pl.concat([hist, empty], how="diagonal").sort("unique_id", "ds")
+    padded.write_parquet(files / "padded.parquet")
+    argv = ["predict", model_dir, files / "padded.parquet", "--h", 20, "--freq", 2, "--static"]
+    argv += [files / "static.parquet", "-q", "--overwrite"]
+    _, _, whole = _run(capsys, *argv, "-o", files / "far_whole.csv")
+    _, _, chunked = _run(capsys, *argv, "-o", files / "far_chunked.csv", "--chunk-size", 3)
+    assert len(whole.strip().splitlines()) == len(chunked.strip().splitlines()) == 2
+    assert "left out 10 row(s) with no observed target" in whole
+    assert "left out 10 row(s) with no observed target" in chunked
+    far = [line for line in whole.splitlines() if "extrapolation" in line]
+    assert far and far[0] in chunked.splitlines()
+    assert "the model's --horizon 8" in whole and "horizon_" not in whole
+
+
+def test_help_names_the_subcommand(capsys):
+    code, _, err = _run(capsys, "predict", "m", "h.csv", "--h", 2, "-o", "x.csv", "--bogus")
+    assert code == 2 and "(see 's5ts predict --help')" in err
+    code, out, _ = _run(capsys, "demo", "--help")
+    assert code == 0 and out.startswith("usage: s5ts demo") and "patients to train on" in out
+    code, out, _ = _run(capsys, "fit", "--help")
+    help_text = " ".join(out.split())
+    assert "when no --val file is given" in help_text and "val_df" not in help_text

@@ -367,3 +367,109 @@ def test_fingerprint_is_of_the_config_and_the_weights(fitted):
     assert twin.fitted_.fingerprint() == fitted.fitted_.fingerprint()
     moved = jax.tree.map(lambda a: a + 1 if eqx.is_array(a) else a, fitted.model_)
     assert fitted.fitted_.replace(model=moved).fingerprint() != fitted.fitted_.fingerprint()
+
+
+# -- frames as users have them ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("index", ["Unnamed: 0", "__index_level_0__", ""])
+def test_a_written_row_index_is_not_taken_for_a_target(data, index):
+    # pandas' to_csv / to_parquet keep the row index unless index=False; read back it is a
+    # column, and training on row numbers as a measurement would go unnoticed.
+    df, _ = data
+    frame = df.assign(**{index: np.arange(len(df))})
+    with pytest.raises(ValueError, match="row index that pandas wrote") as err:
+        s5ts.S5Forecaster(**TINY).fit(frame)
+    assert repr(index) in str(err.value) and "target_cols=" in str(err.value)
+    # named targets leave it out, as any other column
+    targets = [c for c in df.columns if c not in ("unique_id", "ds")]
+    fitted = s5ts.S5Forecaster(**TINY | {"max_steps": 1}).fit(frame, target_cols=targets)
+    assert fitted.target_cols_ == tuple(targets)
+
+
+def test_whole_numbers_stand_for_times_of_the_other_number_kind(data, fitted):
+    # `convert_dtypes` and CSV files turn whole float times into ints and back
+    df, static_df = data
+    hist = df[df["ds"] <= 12].assign(ds=lambda d: d["ds"].round())
+    hist = hist.groupby(["unique_id", "ds"], as_index=False).mean()
+    as_float = fitted.predict(hist, h=2, freq=1.0, static_df=static_df)
+    as_int = fitted.predict(hist.astype({"ds": "int64"}), h=2, freq=1.0, static_df=static_df)
+    pd.testing.assert_frame_equal(as_int, as_float)
+    arrow = hist.convert_dtypes(dtype_backend="pyarrow")
+    np.testing.assert_allclose(
+        _values(fitted.predict(arrow, h=2, freq=1.0, static_df=static_df)), _values(as_float)
+    )
+    on_ints = s5ts.S5Forecaster(**TINY | {"max_steps": 1}).fit(hist.astype({"ds": "int64"}))
+    whole = on_ints.predict(hist, h=2)
+    assert whole["ds"].dtype == np.int64
+    with pytest.raises(TypeError, match=r"float times with fractions \(e.g. 0.5\)"):
+        on_ints.predict(hist.assign(ds=hist["ds"] + 0.5), h=2)
+
+
+def test_static_columns_are_matched_by_name(data, fitted):
+    df, static_df = data
+    hist = df[df["ds"] <= 12]
+    want = fitted.predict(hist, h=2, static_df=static_df)
+    shuffled = static_df[["unique_id", *static_df.columns[1:][::-1]]].assign(note=1.0)
+    pd.testing.assert_frame_equal(fitted.predict(hist, h=2, static_df=shuffled), want)
+    dropped = static_df.columns[1]
+    with pytest.raises(ValueError, match=rf"lacks the static covariate\(s\) \['{dropped}'\]"):
+        fitted.predict(hist, h=2, static_df=static_df.drop(columns=dropped))
+
+
+def test_static_df_given_second_or_to_a_model_without_statics(data, fitted):
+    df, static_df = data
+    hist = df[df["ds"] <= 12]
+    with pytest.raises(ValueError, match="query_df has no time column 'ds'.*go in static_df="):
+        fitted.predict(hist, static_df)
+    plain = s5ts.S5Forecaster(**TINY | {"max_steps": 1}).fit(hist)
+    with pytest.warns(s5ts.DataWarning, match="static_df is not used"):
+        with_static = plain.predict(hist, h=2, static_df=static_df.iloc[:1])
+    pd.testing.assert_frame_equal(with_static, plain.predict(hist, h=2))
+
+
+def test_rows_without_an_observation_are_said_to_be_left_out(data, fitted):
+    df, static_df = data
+    hist = df[df["ds"] <= 12]
+    last = hist.groupby("unique_id")["ds"].max()
+    empty = pd.DataFrame({"unique_id": ["patient_000"] * 2, "ds": last.iloc[0] + [1.0, 2.0]})
+    padded = pd.concat([hist, empty.reindex(columns=hist.columns)], ignore_index=True)
+    with pytest.warns(s5ts.DataWarning, match="left out 2 row.*last observed value"):
+        out = fitted.predict(padded, h=1, static_df=static_df)
+    pd.testing.assert_frame_equal(out, fitted.predict(hist, h=1, static_df=static_df))
+    # a streaming update of such rows alone says that the new rows hold nothing
+    state = fitted.init_state(hist, static_df)
+    with pytest.raises(ValueError, match="no observed target value in new_df"):
+        fitted.update(state, empty.reindex(columns=hist.columns))
+
+
+def test_a_bare_unit_is_one_of_it(data, aware):
+    df, static_df = data
+    hist = _as_utc(df[df["ds"] <= 12])
+    by_unit = aware.predict(hist, h=2, freq="h", static_df=static_df)
+    pd.testing.assert_frame_equal(by_unit, aware.predict(hist, h=2, freq="1h", static_df=static_df))
+    with pytest.raises(ValueError, match="pandas' month"):
+        aware.predict(hist, h=2, freq="M", static_df=static_df)
+
+
+def test_saved_model_directories_follow_the_umask(tmp_path, fitted):
+    import os
+
+    old = os.umask(0o022)
+    try:
+        fitted.save(tmp_path / "m")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "m").stat().st_mode & 0o777 == 0o755
+
+
+def test_a_dss_model_with_a_large_state_loads(tmp_path, data):
+    # The plausibility bound on the weights' size (against tampered sizes) held for S5
+    # only: this DSS model's 12.8 kB of weights were refused as "too small".
+    df = data[0].dropna(subset=["HR"])[["unique_id", "ds", "HR"]]
+    kw = TINY | {"state_size": 256, "max_steps": 1, "ssm": s5ts.DSS()}
+    model = s5ts.S5Forecaster(**kw).fit(df)
+    model.save(tmp_path / "dss")
+    assert (tmp_path / "dss" / "model.eqx").stat().st_size < 8 * 8 * 256  # the old bound
+    loaded = s5ts.S5Forecaster.load(tmp_path / "dss")
+    np.testing.assert_array_equal(_values(loaded.predict(df, h=1)), _values(model.predict(df, h=1)))

@@ -9,10 +9,19 @@ slower). Every chunk is predicted with the forecaster's fixed batch shapes, so n
 recompiles, and appended to the output.
 """
 
+import contextlib
+import dataclasses
+import warnings
+
 import polars as pl
 from tqdm.auto import tqdm
 
+from ..forecaster import DataWarning, ExtrapolationWarning
 from . import _tables
+
+
+# What a chunk's ConversionReport counts of the rows it left out.
+_LEFT_OUT_COUNTS = ("n_empty_rows_dropped", "n_merged", "n_other_variable_rows")
 
 
 def predict_file(
@@ -72,7 +81,10 @@ def predict_file(
         unit="series",
     )
     try:
-        with _tables.ChunkWriter(output) if output is not None else _tables.NullWriter() as writer:
+        with (
+            _tables.ChunkWriter(output) if output is not None else _tables.NullWriter() as writer,
+            _summed_warnings(),
+        ):
             for bounds in ranges:
                 part = _collect(hist, id_col, bounds)
                 frame = est.predict(
@@ -89,6 +101,42 @@ def predict_file(
             return writer.rows
     finally:
         bar.close()
+
+
+@contextlib.contextmanager
+def _summed_warnings():
+    """Each chunk's extrapolation and left-out-rows warnings added up into one of each,
+    warned at the end (a file of a thousand chunks would otherwise print a thousand);
+    other warnings pass as they come."""
+    far: list[ExtrapolationWarning] = []
+    left_out: list[DataWarning] = []
+    show = warnings.showwarning
+
+    def keep(message, category, *args, **kwargs):
+        if isinstance(message, ExtrapolationWarning):
+            far.append(message)
+        elif isinstance(message, DataWarning) and message.report is not None:
+            left_out.append(message)
+        else:
+            show(message, category, *args, **kwargs)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", ExtrapolationWarning)
+        warnings.simplefilter("always", DataWarning)
+        warnings.showwarning = keep
+        yield
+    if left_out:
+        reports = [w.report for w in left_out]
+        summed = dataclasses.replace(
+            reports[0],
+            **{k: sum(getattr(r, k) for r in reports) for k in _LEFT_OUT_COUNTS},
+            other_variables=tuple(sorted({v for r in reports for v in r.other_variables})),
+        )
+        warnings.warn(DataWarning.left_out(summed, "the history file"), stacklevel=3)
+    if far:
+        count = sum(w.count for w in far)
+        furthest = max(w.furthest for w in far)
+        warnings.warn(ExtrapolationWarning.of(count, furthest, far[0].horizon), stacklevel=3)
 
 
 def _collect(table: _tables.Table, id_col: str, bounds) -> pl.DataFrame:

@@ -8,9 +8,9 @@ data is read, and no command replaces an input file.
 """
 
 import argparse
+import importlib.metadata
 import json
 import os
-import re
 import sys
 import traceback
 import warnings
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import polars as pl
 
-from ..forecaster import hyperparameters
-from ._options import add_hyperparameters, check_options, flag, hyperparameters_from, span
+from ._options import add_hyperparameters, check_options, hyperparameters_from, span
+from ._wording import first_line, from_library, in_flags, show_library_warnings
 
 
 _DEMO = "demo"
@@ -38,6 +38,8 @@ class _Parser(argparse.ArgumentParser):
 def _hinted(message: str, argv: list[str]) -> str:
     # "--target-cols HR SysABP" leaves a bare name over: say the flag wants commas (not
     # when only a flag is unknown, as in "--target-cols HR,SysABP --bogus").
+    if argv and argv[0] in ("fit", "predict", "evaluate"):  # argparse names the top level
+        message = message.replace("(see 's5ts --help')", f"(see 's5ts {argv[0]} --help')")
     _, found, rest = message.partition("unrecognized arguments: ")
     leftover = rest.split(" (see ")[0].split() if found else []
     if "--target-cols" in argv and any(not a.startswith("-") for a in leftover):
@@ -145,6 +147,12 @@ def _predict_parser(sub) -> None:
     p.add_argument("--quantiles", type=float, nargs="+", help="quantiles in (0, 1)")
     p.add_argument("--static", metavar="FILE", help="static covariates, one row per series")
     p.add_argument(
+        "--duplicates",
+        choices=["raise", "mean", "last"],
+        help="rows with the same (id, time) in the history file: 'raise', or aggregate them "
+        "per variable with 'mean' or 'last' (default: as the model was fitted)",
+    )
+    p.add_argument(
         "--chunk-size",
         type=_positive_int,
         metavar="N",
@@ -176,9 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Forecast irregularly sampled time series with S5 state-space models.",
         epilog="Run 's5ts COMMAND --help' for a command's options.",
     )
-    from .. import __version__
-
-    parser.add_argument("--version", action="version", version=f"s5ts {__version__}")
+    version = importlib.metadata.version("s5ts")
+    parser.add_argument("--version", action="version", version=f"s5ts {version}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _fit_parser(sub)
     _predict_parser(sub)
@@ -316,6 +323,8 @@ def _predict(args) -> int:
     inputs = (args.model_dir, args.history, args.query, args.static)
     _paths.check_output(args.output, inputs, args.overwrite)
     model = S5Forecaster.load(args.model_dir)
+    if args.duplicates is not None:
+        model.set_params(duplicates=args.duplicates)
     rows = predict_file(
         model,
         args.history,
@@ -360,80 +369,6 @@ def _write_json(path: Path, data: dict) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _first_line(err: BaseException) -> str:
-    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-    return lines[0] if lines else type(err).__name__
-
-
-# The Python API's words for what the command line calls by a flag or a file.
-_FILES = {"static_df": "--static", "val_df": "--val", "query_df": "--query"}
-_ARGS = ("id_col", "time_col", "target_cols", "checkpoint_dir", "chunk_size")
-_PYTHON_WORDS = re.compile(
-    r"'[^']*'|\"[^\"]*\""  # quoted text (column names, values, paths): left alone
-    r"|\b(?:(pass )(static_df|val_df|query_df)\b|(\w+)=(?=([^\s/,;.)]?))"
-    r"|(static_df|val_df|query_df)\b"
-    r"|([a-z]+_[a-z_]+)\b|(df)\b|(your frame)\b)"
-)
-
-
-_FLAG_LIST = re.compile(r"(--[\w-]+ )\[([^\]]*)\]")
-
-
-def _in_flags(text: str) -> str:
-    """A library message in command-line words: `pass static_df` -> `pass --static`,
-    `id_col=` -> `--id-col`, `static_df` -> `the --static file`, `df` -> `the data file`."""
-    names = {hp.name for hp in hyperparameters()} | {*_ARGS, "h", "freq", "level", "quantiles"}
-
-    def word(m: re.Match) -> str:
-        passed, file, keyword, value, named, snake, df, frame = m.groups()
-        if file:
-            return passed + _FILES[file]
-        if keyword is not None:  # `h=3` -> `--h 3`; `id_col=/...` -> `--id-col/...`
-            option = _FILES.get(keyword) or (flag(keyword) if keyword in names else None)
-            return m[0] if option is None else option + (" " if value else "")
-        if named:
-            return f"the {_FILES[named]} file"
-        if snake:
-            return flag(snake) if snake in names else m[0]
-        if df:
-            return "the data file"
-        if frame:
-            return "your file"
-        return m[0]
-
-    # a list after a flag as the command line takes it: `--level [80, 95]` -> `--level 80 95`
-    return _FLAG_LIST.sub(
-        lambda m: m[1] + " ".join(v.strip() for v in m[2].split(",")),
-        _PYTHON_WORDS.sub(word, text),
-    )
-
-
-_PYTHON_SHOWWARNING = warnings.showwarning
-
-
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    # The library's warnings as one line in command-line words, without the source line
-    # Python's display would quote (the `s5ts` script's own); others' are theirs.
-    from ..forecaster import BaselineWarning, ExtrapolationWarning, TruncatedHistoryWarning
-
-    if not issubclass(category, BaselineWarning | ExtrapolationWarning | TruncatedHistoryWarning):
-        return _PYTHON_SHOWWARNING(message, category, filename, lineno, file, line)
-    text = _in_flags(str(message).replace("; validation_scores_ has the figures.", "."))
-    print(f"s5ts: warning: {text}", file=sys.stderr if file is None else file)
-
-
-def _from_library(err: BaseException) -> bool:
-    # Only the library's own messages use Python words: the command line's already speak
-    # in flags and files, and other packages' are theirs.
-    frames = traceback.extract_tb(err.__traceback__)
-    if not frames:
-        return False
-    where = os.path.abspath(frames[-1].filename)
-    cli = os.path.dirname(os.path.abspath(__file__))
-    package = os.path.dirname(cli)
-    return where.startswith(package + os.sep) and not where.startswith(cli + os.sep)
-
-
 def main(argv=None) -> int:
     """Run the `s5ts` command line.
 
@@ -465,7 +400,7 @@ def main(argv=None) -> int:
             from .. import demo
 
             try:
-                demo.main(argv[1:])
+                demo.main(argv[1:], prog="s5ts demo")
             except SystemExit as done:  # its --help or a bad option
                 return done.code if isinstance(done.code, int) else 0
             return 0
@@ -486,12 +421,12 @@ def main(argv=None) -> int:
         if cli_cache_enabled():  # a second run on the same model loads its compiled steps
             enable_compilation_cache()
         with warnings.catch_warnings():
-            warnings.showwarning = _show_warning
+            show_library_warnings()
             return args.run(args)
     except bad_input as err:
-        text = _first_line(err)
-        if command != _DEMO and _from_library(err):
-            text = _in_flags(text)
+        text = first_line(err)
+        if command != _DEMO and from_library(err):
+            text = in_flags(text)
         print(f"s5ts: error: {text}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -499,5 +434,5 @@ def main(argv=None) -> int:
         return 130
     except Exception as err:  # a bug, not bad input: keep the traceback for the report
         traceback.print_exc()
-        print(f"s5ts: unexpected error: {_first_line(err)}", file=sys.stderr)
+        print(f"s5ts: unexpected error: {first_line(err)}", file=sys.stderr)
         return 1

@@ -10,18 +10,17 @@ import argparse
 import re
 
 from ..forecaster import Hyperparameter, S5Forecaster, check_hyperparameters, hyperparameters
+from ._wording import flag, in_flags
 
 
 _SKIP = ("verbose",)  # set by --quiet
 
 
-def flag(name: str) -> str:
-    """`hidden_size` -> `--hidden-size`."""
-    return "--" + name.replace("_", "-")
-
-
 def span(text: str):
-    """A span option: a number in the data's time unit, or a string such as '24h'."""
+    """A span option: a number in the data's time unit, a string such as '24h', or
+    `None` (what the option's help calls the default)."""
+    if text.strip().lower() == "none":
+        return None
     try:
         return float(text)
     except ValueError:
@@ -61,7 +60,7 @@ def add_hyperparameters(group, overrides: dict | None = None, skip=()) -> None:
         else:
             kwargs["default"] = argparse.SUPPRESS
             shown = hp.default_word()
-        text = hp.help.replace("%", "%%").replace("`", "")
+        text = in_flags(hp.help.replace("`", "")).replace("%", "%%")
         kwargs["help"] = f"{text} (default: {shown})"
         group.add_argument(flag(hp.name), dest=hp.name, **kwargs)
 
@@ -105,7 +104,12 @@ def check_options(params: dict) -> None:
 
 def _kind(hp: Hyperparameter) -> dict:
     if hp.choices is not None:
-        return {"choices": list(hp.choices), "metavar": "{" + ",".join(hp.choices) + "}"}
+        choices = list(hp.choices)
+        return {
+            "choices": choices,
+            "type": _any_case(choices),
+            "metavar": "{" + ",".join(choices) + "}",
+        }
     if hp.name == "target_weights":
         return {"type": weight, "nargs": "+", "metavar": "NAME=WEIGHT"}
     if hp.name == "folds":
@@ -119,6 +123,13 @@ def _kind(hp: Hyperparameter) -> dict:
     if isinstance(hp.default, float):
         return {"type": float, "metavar": "X"}
     return {"type": str}
+
+
+def _any_case(choices: list[str]):
+    """A choice in any case (`zoh` for `ZOH`, `MSE` for `mse`); anything else as typed,
+    for argparse to refuse with the list of choices."""
+    by_lower = {c.lower(): c for c in choices}
+    return lambda text: by_lower.get(text.lower(), text)
 
 
 def _boolean(text: str) -> bool:

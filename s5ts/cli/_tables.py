@@ -5,9 +5,12 @@ target and renamed into place when complete, so a failed run leaves no partial f
 """
 
 import os
+import re
 from pathlib import Path
 
 import polars as pl
+
+from ._wording import first_line
 
 
 PARQUET = (".parquet", ".pq")
@@ -18,6 +21,7 @@ _INFER_ROWS = 10_000
 # How a CSV may write a missing number (compared case-insensitively, after stripping).
 NULL_WORDS = ("", "na", "n/a", "nan", "null", "none")
 _ROW = "__s5ts_row"
+_PANDAS_INDEX = re.compile(r"__index_level_\d+__")
 
 
 def file_format(path, what: str = "file") -> str:
@@ -59,10 +63,16 @@ class Table:
         ids = [keys[0]] if keys and keys[0] in self.columns else []
         if parquet:
             self.numeric: tuple[str, ...] = ()
-            self.lf = pl.scan_parquet(path)
+            # pandas' row index, stored as a column when it is not a plain range; pandas
+            # reads it back as the index, not as data, and so does the command line.
+            index = [c for c in self.columns if _PANDAS_INDEX.fullmatch(c)]
+            self.columns = [c for c in self.columns if c not in index]
+            self.lf = pl.scan_parquet(path).drop(index)
             schema = self.lf.collect_schema()
             integer = [c for c in ids if schema[c].is_integer()]
             self.lf = self.lf.with_columns(pl.col(c).cast(pl.String) for c in integer)
+            if len(keys) > 1 and schema.get(keys[1]) == pl.String:
+                self.lf = self.lf.with_columns(_parsed_times(self.lf, keys[1]))
             return
         others = [c for c in self.columns if c not in keys]
         if any(k not in self.columns for k in keys):
@@ -114,6 +124,17 @@ class Table:
         )
 
 
+def _parsed_times(lf: pl.LazyFrame, col: str) -> pl.Expr:
+    """Text times of a Parquet file parsed as a CSV's are, when its first rows read as
+    datetimes; else left as text, for the error that says what the column holds."""
+    parsed = pl.col(col).str.strip_chars().str.to_datetime(strict=True)
+    try:
+        lf.select(parsed).head(_INFER_ROWS).collect()
+    except pl.exceptions.PolarsError:
+        return pl.col(col)
+    return parsed
+
+
 def _missing(col: str) -> pl.Expr:
     text = pl.col(col).str.strip_chars()
     return text.is_null() | text.str.to_lowercase().is_in(NULL_WORDS)
@@ -129,18 +150,14 @@ def _parquet_columns(path: str) -> list[str]:
     try:
         return list(pl.read_parquet_schema(path))
     except (pl.exceptions.PolarsError, OSError) as err:
-        raise ValueError(f"{path} is not a Parquet file: {_first_line(err)}") from None
+        raise ValueError(f"{path} is not a Parquet file: {first_line(err)}") from None
 
 
 def _csv_columns(path: str) -> list[str]:
     try:
         return pl.scan_csv(path, infer_schema=False).collect_schema().names()
     except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as err:
-        raise ValueError(f"{path} is not a readable CSV file: {_first_line(err)}") from None
-
-
-def _first_line(err: BaseException) -> str:
-    return next((line.strip() for line in str(err).splitlines() if line.strip()), repr(err))
+        raise ValueError(f"{path} is not a readable CSV file: {first_line(err)}") from None
 
 
 def read(path, what: str = "file", **kwargs) -> pl.DataFrame:

@@ -9,9 +9,9 @@ narwhals is used at this boundary only; everything returned is numpy. Nothing he
 about the model.
 """
 
-from ._columns import as_frame as as_frame
+from ._columns import as_frame as as_frame, column_names as column_names
 from ._convert import to_panel as to_panel
-from ._messages import fmt_ids as fmt_ids
+from ._messages import fmt_ids as fmt_ids, fmt_span as fmt_span
 from ._output import (
     from_panel as from_panel,
     make_frame as make_frame,
@@ -23,6 +23,7 @@ from ._reader import (
     check_has_targets as check_has_targets,
     check_magnitude as check_magnitude,
     read_panel as read_panel,
+    with_time_kind as with_time_kind,
 )
 from ._scaler import Moments as Moments, Scaler as Scaler
 from ._timekind import DtypeSpec as DtypeSpec, TimeKind as TimeKind

@@ -44,6 +44,14 @@ def as_frame(df: object, what: str = "df") -> "nw.DataFrame":
     return lazy.collect()
 
 
+def column_names(df: object, what: str = "df") -> list[str]:
+    """The column names of a frame `as_frame` takes, without collecting a lazy one."""
+    try:
+        return list(nw.from_native(df).columns)
+    except TypeError:
+        return list(as_frame(df, what).columns)  # raises the TypeError that names `what`
+
+
 def backend_name(frame: "nw.DataFrame") -> str:
     """The narwhals backend name used to build output frames of the caller's type."""
     return str(frame.implementation)

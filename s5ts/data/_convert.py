@@ -1,5 +1,6 @@
 """Long frame (wide or tidy layout) -> Panel, with validation before anything else runs."""
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -89,6 +90,7 @@ def to_panel(
                     f"df has no target columns besides {id_col!r} and {time_col!r}; "
                     f"columns: {list(frame.columns)}."
                 )
+            _check_no_row_index(target_cols)
         used = [id_col, time_col, *target_cols]
         require_columns(frame, used)
         targets = tuple(target_cols)
@@ -152,6 +154,23 @@ def _check_args(id_col, time_col, target_cols, variable_col, value_col, duplicat
     if clash:
         raise ValueError(f"target_cols {clash} clash with id_col/time_col")
     check_unique_names(target_cols, "target_cols")
+
+
+# How pandas names its row index when it writes it with the data: `to_csv` leaves the
+# header empty (read back as "" or "Unnamed: 0"), `to_parquet` names it `__index_level_0__`.
+_ROW_INDEX = re.compile(r"|Unnamed: \d+|__index_level_\d+__")
+
+
+def _check_no_row_index(inferred: Sequence[str]) -> None:
+    """Refuse to take a written-out row index for a target: it would be trained on and
+    forecast as if it were a measurement."""
+    index = [c for c in inferred if _ROW_INDEX.fullmatch(str(c))]
+    if index:
+        raise ValueError(
+            f"df has column(s) {index}, a row index that pandas wrote with the data "
+            "(to_csv / to_parquet keep it unless index=False), not a target; drop it, "
+            "or name the targets with target_cols=[...]"
+        )
 
 
 def _wide_rows(frame, targets, raw_ids, report):
@@ -277,5 +296,5 @@ def _check_all_series_observed(ids, codes, ev_codes, id_col) -> None:
         rows = np.flatnonzero(np.isin(codes, missing))
         raise ValueError(
             f"series {fmt_ids(ids[missing])} (column {id_col!r}) have no observed target "
-            f"value at all ({fmt_rows(rows)}); drop them, or check target_cols."
+            f"value in df ({fmt_rows(rows)}); drop those rows, or check target_cols."
         )

@@ -43,3 +43,11 @@ def fmt_ids(ids: np.ndarray | Iterable[object], limit: int = _SHOW) -> str:
 def _plain(x: object) -> object:
     # numpy scalars print as `np.int64(3)` under numpy 2; users wrote `3`
     return x.item() if isinstance(x, np.generic) else x
+
+
+def fmt_span(span: "np.timedelta64 | float") -> str:
+    """A span in the data's units as a user reads it: hours for a timedelta, else the
+    number (`"36 h"`, `"2.5"`)."""
+    if isinstance(span, np.timedelta64):
+        return f"{span / np.timedelta64(1, 'h'):.4g} h"
+    return f"{span:.4g}"

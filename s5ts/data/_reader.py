@@ -5,12 +5,15 @@ adds what matters before values are standardised and fed to a network: every tar
 model knows is present, and no value is too large to scale.
 """
 
+from dataclasses import replace
+
 import numpy as np
 
 from ._columns import as_frame
 from ._convert import to_panel
 from ._messages import fmt_ids
 from ._panel import ConversionReport, Panel
+from ._timekind import TimeKind
 
 
 # Beyond this magnitude, squares (variances) of a column overflow float64 on large panels;
@@ -105,3 +108,31 @@ def check_magnitude(panel: Panel) -> None:
 def _beyond(column: np.ndarray) -> bool:
     with np.errstate(invalid="ignore"):
         return bool(np.nanmax(np.abs(column), initial=0.0) > MAX_ABS_VALUE)
+
+
+def with_time_kind(
+    panel: Panel, kind: TimeKind, what: str = "df", other: str = "the forecaster was fitted on"
+) -> Panel:
+    """`panel` with its times in `kind`, where the two are the same kind or a number
+    can stand for the other (int times for float ones; whole float times for int ones, as
+    `convert_dtypes` or a CSV's `30` / `30.0` make them); else a TypeError naming `what` and
+    `other` (what has `kind`)."""
+    have = panel.time_kind
+    if have.same_as(kind):
+        return panel
+    times = None
+    if have.kind == "int" and kind.kind == "float":
+        times = panel.times.astype(np.float64)
+    elif have.kind == "float" and kind.kind == "int":
+        whole = np.isfinite(panel.times) & (panel.times == np.round(panel.times))
+        if whole.all():
+            times = panel.times.astype(np.int64)
+    if times is None:
+        example = ""
+        if have.kind == "float" and kind.kind == "int":
+            example = f" with fractions (e.g. {float(panel.times[~whole][0])!r})"
+        raise TypeError(
+            f"{what} has {have.describe()} times{example} but {other} {kind.describe()} "
+            f"times; convert {panel.time_col!r} to match"
+        )
+    return replace(panel, times=times, time_kind=kind)

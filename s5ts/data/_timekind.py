@@ -209,9 +209,9 @@ def _bad_time_dtype_message(series: "nw.Series", name: str, dtype: object) -> st
             )
     if dtype == nw.String or dtype == nw.Object:
         return (
-            f"time column {name!r} holds {dtype} values (e.g. {values[0]!r} at row 0), not "
-            "times. Parse it first, e.g. pd.to_datetime(df[col]) or "
-            "pl.col(col).str.to_datetime(), or cast it to a number."
+            f"time column {name!r} holds {dtype} values (e.g. {str(values[0])!r} at row 0), "
+            "not times. Parse it first (pandas: pd.to_datetime; polars: str.to_datetime), "
+            "or cast it to a number."
         )
     return (
         f"time column {name!r} has dtype {dtype}; expected datetimes, dates, durations, "

@@ -77,8 +77,8 @@ def parse_span_ns(x: object) -> int:
     - `x`: a `datetime.timedelta` (pandas `Timedelta` included, ns exact), a numpy
       `timedelta64`, or a string of number-unit pairs such as `"24h"`, `"1d12h"`,
       `"90min"`, `"2 hours"` (units ns, us/µs, ms, s, m/min, h/hr, d, w, or their
-      words in any case). Calendar units such as months have no fixed length and are
-      refused, pandas' `"M"` (month) included.
+      words in any case); a bare unit (`"h"`) is one of it. Calendar units such as
+      months have no fixed length and are refused, pandas' `"M"` (month) included.
 
     **Returns:**
 
@@ -92,6 +92,8 @@ def parse_span_ns(x: object) -> int:
         return int(x.astype("timedelta64[ns]").astype(np.int64))
     if isinstance(x, str):
         text = x.strip()
+        if text.isalpha():  # a bare unit, as pandas' freq="h": one of it
+            text = "1" + text
         tokens = _TOKEN.findall(text)
         if not tokens or _TOKEN.sub("", text).strip():
             raise ValueError(f"cannot read the time span {x!r}; write it like '24h' or '1d12h'")

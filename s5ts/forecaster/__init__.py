@@ -8,6 +8,7 @@
 from ._checks import check_hyperparameters as check_hyperparameters
 from ._errors import (
     BaselineWarning as BaselineWarning,
+    DataWarning as DataWarning,
     ExtrapolationWarning as ExtrapolationWarning,
     NotFittedError as NotFittedError,
     TruncatedHistoryWarning as TruncatedHistoryWarning,

@@ -1,4 +1,6 @@
-"""Exceptions raised by the forecaster."""
+"""Exceptions and warnings raised by the forecaster."""
+
+from ..data import fmt_span
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -15,9 +17,50 @@ class BaselineWarning(UserWarning):
     `validation_scores_` holds the figures."""
 
 
+class DataWarning(UserWarning):
+    """Warned when part of a frame does not reach the model: rows with no observed target
+    (left out; a series' forecasts start after its last observed value), merged duplicates,
+    or a `static_df` given to a forecaster fitted without static covariates.
+
+    `report` is the `ConversionReport` of the frame read (None for the static case)."""
+
+    def __init__(self, message: str, report=None):
+        super().__init__(message)
+        self.report = report
+
+    @classmethod
+    def left_out(cls, report, what: str = "df") -> "DataWarning":
+        """The warning for what reading the frame `what` left out, as `report` says."""
+        empty = report.n_empty_rows_dropped > 0
+        after = ": forecasts start after each series' last observed value" if empty else ""
+        return cls(f"reading {what} left out " + "; ".join(report.excluded()) + after, report)
+
+
 class ExtrapolationWarning(UserWarning):
     """Warned when forecasts are asked for more than twice the trained `horizon_` after a
-    series' last event: training never reached that far, so they are extrapolation."""
+    series' last event: training never reached that far, so they are extrapolation.
+
+    `count` is how many forecasts, `furthest` the longest span after the last event and
+    `horizon` the trained one (both in the data's units), so that a caller predicting in
+    parts can add the counts up."""
+
+    def __init__(self, message: str, count: int = 0, furthest=None, horizon=None):
+        super().__init__(message)
+        self.count, self.furthest, self.horizon = count, furthest, horizon
+
+    @classmethod
+    def of(cls, count: int, furthest, horizon) -> "ExtrapolationWarning":
+        """The warning for `count` forecasts up to `furthest` after their series' last
+        event, with `horizon` trained (spans in the data's units)."""
+        return cls(
+            f"{count} forecast(s) lie up to {fmt_span(furthest)} after their series' last "
+            "event, more than twice the horizon the forecaster was trained for "
+            f"(horizon_ = {fmt_span(horizon)}): they are extrapolation. Fit with a larger "
+            "horizon to train for them.",
+            count,
+            furthest,
+            horizon,
+        )
 
 
 class TruncatedHistoryWarning(UserWarning):

@@ -31,7 +31,7 @@ _IN_DATA_UNITS = ("horizon", "context")  # fitted spans shown as `<name>_` in th
 
 
 class S5Forecaster:
-    """Probabilistic forecaster for irregularly sampled multivariate series (S5 encoder).
+    """Probabilistic forecaster for irregularly sampled multivariate series (SSM encoder).
 
     Hyperparameters are stored unchanged and validated in `fit`. What `fit` learns is the
     `fitted_` object; each of its fields is also readable as `<field>_` (`target_cols_`,

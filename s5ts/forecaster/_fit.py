@@ -28,7 +28,7 @@ from .._features import n_features
 from .._losses import as_loss
 from .._optimizer import make_optimizer
 from .._training import residual_quantiles, train, validation_scores
-from ..data import Scaler, TimeScale, read_panel
+from ..data import Scaler, TimeScale, fmt_span, read_panel
 from ..network import N_BASELINES, Ensemble
 from ..ssm import ZOH
 from ._checks import check_callbacks, check_fit_panel, check_hyperparameters, target_weights
@@ -42,7 +42,7 @@ from ._fitted import (
     to_model_span,
 )
 from ._folds import check_folds_allowed, cross_fit_splits, n_folds
-from ._predict import PREDICT_QUERIES, fmt_span
+from ._predict import PREDICT_QUERIES
 from ._training_data import TrainingData, read_val_panel, warn_excluded, without_values
 from ._user_warnings import warn
 

@@ -12,6 +12,7 @@ and load write every field by its declared type (`to_config` / `from_config`, th
 import dataclasses
 import hashlib
 import json
+import re
 import typing
 import weakref
 from dataclasses import dataclass, field
@@ -21,10 +22,21 @@ import equinox as eqx
 import jax
 import numpy as np
 
-from .._features import Series, n_features
-from ..data import ConversionReport, Panel, Scaler, TimeScale, check_has_targets, read_panel
+from .._features import Series
+from ..data import (
+    ConversionReport,
+    Panel,
+    Scaler,
+    TimeScale,
+    as_frame,
+    check_has_targets,
+    read_panel,
+    with_time_kind,
+)
 from ..network import N_BASELINES, S5, Ensemble, SharedClock
 from . import _json
+from ._errors import DataWarning
+from ._user_warnings import warn
 
 
 class Runtime(NamedTuple):
@@ -106,28 +118,53 @@ class FittedForecaster:
         self, df, static_df, duplicates: str, *, what: str = "df", statics: bool = True
     ) -> Panel:
         """A validated Panel of `df` for this forecaster; `statics=False` skips the static
-        covariates (a streaming update takes them from its state)."""
+        covariates (a streaming update takes them from its state). Warns (`DataWarning`)
+        when rows are left out and errors name `what`."""
         check_has_targets(df, self.target_cols, what)
-        panel, _ = read_panel(
-            df,
-            static_df if statics else None,
-            id_col=self.id_col,
-            time_col=self.time_col,
-            target_cols=self.target_cols,
-            duplicates=duplicates,
-        )
-        kind = self.time_scale.kind
-        if not panel.time_kind.same_as(kind):
-            raise TypeError(
-                f"{what} has {panel.time_kind.describe()} times but the forecaster was fitted "
-                f"on {kind.describe()} times; convert {self.time_col!r} to match"
+        static_df = self._static_frame(static_df) if statics else None
+        try:
+            panel, report = read_panel(
+                df,
+                static_df,
+                id_col=self.id_col,
+                time_col=self.time_col,
+                target_cols=self.target_cols,
+                duplicates=duplicates,
             )
-        if statics and self.static_cols and panel.static_cols != self.static_cols:
+        except (ValueError, TypeError) as err:
+            if what == "df":
+                raise
+            raise type(err)(re.sub(r"\bdf\b", what, str(err))) from None
+        if report.excluded():
+            warn(DataWarning.left_out(report, what))
+        return with_time_kind(panel, self.time_scale.kind, what)
+
+    def _static_frame(self, static_df):
+        """`static_df`'s fitted covariate columns by name (others are not used), or None."""
+        if static_df is None:
+            if self.static_cols:
+                raise ValueError(
+                    f"the forecaster was fitted with static covariates "
+                    f"{list(self.static_cols)}; pass static_df with those columns"
+                )
+            return None
+        if not self.static_cols:
+            warn(
+                "static_df is not used: the forecaster was fitted without static covariates "
+                "(fit with static_df to use them)",
+                DataWarning,
+            )
+            return None
+        frame = as_frame(static_df, "static_df")
+        missing = [c for c in self.static_cols if c not in frame.columns]
+        if missing:
             raise ValueError(
-                f"the forecaster was fitted with static covariates {list(self.static_cols)}; "
-                f"pass static_df with those columns (got {list(panel.static_cols)})"
+                f"static_df lacks the static covariate(s) {missing} the forecaster was fitted "
+                f"with ({list(self.static_cols)}); its columns are {list(frame.columns)}"
             )
-        return panel
+        if self.id_col not in frame.columns:
+            return static_df  # reading it names the missing id column
+        return frame.select(self.id_col, *self.static_cols).to_native()
 
     def features(self, panel: Panel) -> list[Series]:
         """Every series' event features, in model units."""
@@ -137,10 +174,6 @@ class FittedForecaster:
     def statics(self, panel: Panel) -> np.ndarray:
         """(S, K) normalised static covariates of the panel's series (zeros without any)."""
         return normalised_statics(panel, self.static_mean, self.static_std)
-
-    def span(self, x, what: str) -> float:
-        """A user's span (`horizon`, `h`, ...) in model units; errors name `what`."""
-        return to_model_span(self.time_scale, x, what)
 
     def raw_span(self, model_span: float):
         """A span in model units, in the data's own units (hours, a Timedelta, ...)."""
@@ -285,7 +318,3 @@ def to_model_span(time_scale: TimeScale, x, what: str) -> float:
     if not np.isfinite(span) or span <= 0:
         raise ValueError(f"{what} must be a positive span, got {x!r}")
     return float(span)
-
-
-def expected_features(n_targets: int, n_static: int) -> int:
-    return n_features(n_targets, n_static)

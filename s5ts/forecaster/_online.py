@@ -32,7 +32,7 @@ from ..network import (
     encode_variables,
     variable_tokens,
 )
-from ._predict import check_request, columns_from_scaled, query_rows, warn_far
+from ._predict import check_query_columns, check_request, columns_from_scaled, query_rows, warn_far
 
 
 QUERY_BATCH = 256  # most query rows per network call (padded to a power of two below it)
@@ -154,6 +154,7 @@ def update(fitted, runtime, state: ForecastState, new_df) -> ForecastState:
 def predict_from_state(fitted, state: ForecastState, query_df, h, freq, level, quantiles):
     """The `predict` frame from a state (see `S5Forecaster.predict_from_state`)."""
     check_request(query_df, h, level, quantiles)
+    check_query_columns(fitted, query_df)
     _check_state(fitted, state)
     like = state.template
     series, raw = query_rows(fitted, like, state.last, query_df, h, freq, "in the state")

@@ -161,8 +161,9 @@ def _check_consistent(fitted: FittedForecaster, n_bytes: int) -> None:
         raise ValueError(f"fitted baselines must be 3 or {N_BASELINES}, got {arch.baselines!r}")
     if arch.n_features != n_features(n_t, n_s) or arch.n_targets != n_t:
         raise ValueError(f"n_features = {arch.n_features} does not fit the column lists")
-    # B and C of each S5 layer alone hold 2 * hidden * state float32 numbers.
-    least = 8 * arch.hidden_size * arch.state_size * arch.n_layers * arch.members
+    # Each layer's map from its state to its output alone holds hidden * state float32
+    # numbers: S5's C and DSS's W (state / 2 complex modes each); S4D holds more.
+    least = 4 * arch.hidden_size * arch.state_size * arch.n_layers * arch.members
     if n_bytes < least:
         raise ValueError(
             f"{WEIGHTS} is too small for hidden_size={arch.hidden_size}, "

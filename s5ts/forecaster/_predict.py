@@ -10,7 +10,7 @@ import numpy as np
 
 from .._batches import built_ahead, history_start, plan_batches
 from .._training import CALIBRATION_PROBS
-from ..data import fmt_ids, make_frame, read_queries
+from ..data import column_names, fmt_ids, make_frame, read_queries
 from ..network import forecast
 from ._checks import check_levels, check_quantiles
 from ._errors import ExtrapolationWarning, TruncatedHistoryWarning
@@ -24,6 +24,7 @@ FAR = 2.0  # forecasts beyond FAR * horizon after the last event are warned abou
 def predict(fitted, runtime, df, query_df, static_df, h, freq, level, quantiles):
     """The frame `S5Forecaster.predict` returns (arguments as documented there)."""
     check_request(query_df, h, level, quantiles)
+    check_query_columns(fitted, query_df)
     panel = fitted.read(df, static_df, runtime.duplicates)
     last = panel.times[panel.indptr[1:] - 1]
     series, raw = query_rows(fitted, panel, last, query_df, h, freq, "in df")
@@ -42,20 +43,8 @@ def warn_far(fitted, tau) -> None:
     beyond FAR times the horizon the model was trained for."""
     far = tau > FAR * fitted.horizon
     if far.any():
-        warn(
-            f"{int(far.sum())} forecast(s) lie up to {fmt_span(fitted.raw_span(tau.max()))} "
-            "after their series' last event, more than twice the horizon the forecaster "
-            f"was trained for (horizon_ = {fmt_span(fitted.raw_span(fitted.horizon))}): "
-            "they are extrapolation. Fit with a larger horizon to train for them.",
-            ExtrapolationWarning,
-        )
-
-
-def fmt_span(span) -> str:
-    """A span of `FittedForecaster.raw_span` as a user reads it."""
-    if isinstance(span, np.timedelta64):
-        return f"{span / np.timedelta64(1, 'h'):.4g} h"
-    return f"{span:.4g}"
+        furthest, horizon = fitted.raw_span(tau.max()), fitted.raw_span(fitted.horizon)
+        warn(ExtrapolationWarning.of(int(far.sum()), furthest, horizon))
 
 
 def check_request(query_df, h, level, quantiles) -> None:
@@ -65,6 +54,20 @@ def check_request(query_df, h, level, quantiles) -> None:
         raise ValueError("pass either query_df or h (with freq), not both")
     if query_df is None and h is None:
         raise ValueError("pass query_df (times to forecast) or h (steps of freq)")
+
+
+def check_query_columns(fitted, query_df) -> None:
+    """A query frame without a time column is most often something else passed second
+    (`predict(df, static_df)`): say what goes where before the history is read."""
+    if query_df is None:
+        return
+    columns = column_names(query_df, "query_df")
+    if fitted.time_col not in columns:
+        statics = " (static covariates go in static_df=...)" if fitted.static_cols else ""
+        raise ValueError(
+            f"query_df has no time column {fitted.time_col!r}; its columns are {columns}. "
+            f"It holds the ({fitted.id_col!r}, {fitted.time_col!r}) rows to forecast{statics}"
+        )
 
 
 def query_rows(fitted, like, last, query_df, h, freq, where: str):
@@ -79,9 +82,9 @@ def query_rows(fitted, like, last, query_df, h, freq, where: str):
     if early.any():
         bad = np.unique(series[early])
         raise ValueError(
-            f"query times must come after each series' last time {where}; series "
+            f"query times must come after each series' last observed time {where}; series "
             f"{fmt_ids(like.ids[bad])} have {int(early.sum())} query row(s) at or before "
-            "their last time"
+            "it"
         )
     return series, raw
 

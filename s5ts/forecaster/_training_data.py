@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..data import ConversionReport, Panel, Scaler, TimeScale, read_panel
+from ..data import ConversionReport, Panel, Scaler, TimeScale, read_panel, with_time_kind
+from ._errors import DataWarning
 from ._user_warnings import warn
 
 
@@ -41,7 +42,7 @@ def warn_excluded(report) -> None:
     if report.excluded():
         warn(
             "fit: reading df left out " + "; ".join(report.excluded()) + " (see report_)",
-            UserWarning,
+            DataWarning,
         )
 
 
@@ -50,12 +51,7 @@ def read_val_panel(val_df, static_df, panel, duplicates, names):
     val_panel, _ = read_panel(
         val_df, static_df, duplicates=duplicates, **(names | {"target_cols": panel.target_cols})
     )
-    if not val_panel.time_kind.same_as(panel.time_kind):
-        raise TypeError(
-            f"val_df has {val_panel.time_kind.describe()} times but df has "
-            f"{panel.time_kind.describe()} times; convert {names['time_col']!r} to match"
-        )
-    return val_panel
+    return with_time_kind(val_panel, panel.time_kind, "val_df", "df has")
 
 
 def without_values(panel):

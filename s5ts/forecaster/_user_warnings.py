@@ -9,13 +9,13 @@ import warnings
 _INTERNAL = ("s5ts", "jaxtyping", "beartype")
 
 
-def warn(message: str, category: type[Warning]) -> None:
+def warn(message: str | Warning, category: type[Warning] | None = None) -> None:
     """`warnings.warn(message, category)` attributed to the first caller outside s5ts.
 
     **Arguments:**
 
-    - `message`: the warning's text.
-    - `category`: its class.
+    - `message`: the warning's text, or a warning instance (then `category` is its class).
+    - `category`: its class, for a text.
     """
     level, frame = 1, sys._getframe(1)
     while frame is not None and frame.f_globals.get("__name__", "").startswith(_INTERNAL):

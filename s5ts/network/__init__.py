@@ -1,6 +1,6 @@
 """The forecasting networks and the calls that run them.
 
-- `ForecastNet`: one S5 encoder over every event of a series (all variables on one
+- `ForecastNet`: one SSM encoder (S5 by default) over every event of a series (all variables on one
   clock), one virtual query event per query time.
 - `VariableClockNet`: each variable on its own clock, attention across the variables at
   the query time.

@@ -29,7 +29,7 @@ def blend_parts(
     recent: Float[AnyArray, "*batch targets"],
 ) -> tuple[Float[AnyArray, "*batch targets"], Float[AnyArray, "*batch targets"]]:
     """Means and scales from per-target residuals, raw scales and blend logits (over the
-    first 3 or all 4 baselines, in the order of `N_BASELINES`)."""
+    first 3 or all 4 baselines, in the order listed above `N_BASELINES`)."""
     w = jax.nn.softmax(logits, axis=-1)
     mean = w[..., 0] * locf + w[..., 1] * level + residual  # w[..., 2] weighs 0
     if logits.shape[-1] > 3:

@@ -161,7 +161,7 @@ class AbstractNetwork(eqx.Module):
 
 
 class SharedClock(AbstractNetwork):
-    """One S5 encoder over every event of a series (an event: whatever was measured at
+    """One SSM encoder over every event of a series (an event: whatever was measured at
     one time), then one virtual query event per forecast time."""
 
     layout: ClassVar[Layout] = EVENTS

@@ -1,4 +1,4 @@
-"""The forecasting network: an S5 encoder over history, one virtual query event per query.
+"""The forecasting network: an SSM encoder over history, one virtual query event per query.
 
 The stack runs over the history events; each block's state after the last event is then
 advanced by one virtual "query event" (`stack.step`) arriving `tau` after the cutoff, once

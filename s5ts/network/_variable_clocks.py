@@ -187,8 +187,8 @@ class VariableClockNet(eqx.Module):
         self.query_in = eqx.nn.Linear(TOKEN_FEATURES, h, key=keys[3])
         self.readout = eqx.nn.Linear(n_layers * h, h, key=keys[7])
 
-        # The stack's own input projection is the identity's job here: tokens arrive at
-        # width H already (features + variable embedding + statics).
+        # Tokens arrive at width H already (features + variable embedding + statics); the
+        # stack's own input projection (a learned H -> H map) mixes them before the SSM.
         self.stack = SSMStack(h, make_ssm, n_layers, dropout=dropout, key=keys[4])
         self.norm = eqx.nn.LayerNorm(h)
         self.attention = eqx.nn.MultiheadAttention(heads, h, key=keys[5])

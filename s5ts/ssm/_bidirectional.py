@@ -11,7 +11,8 @@ class Bidirectional(eqx.Module):
     """`y = forward(u, dt) + reverse(backward(reverse(u), gaps to the next event))`.
 
     A whole-sequence encoder: the output at an event depends on later events too, so it
-    has no `step` or `jump` (a state after the last event cannot see the future). In
+    cannot be streamed: `step` raises and there is no `jump` (a state after the last event
+    cannot see the future). In
     reversed time event k is held over the gap to the *next* event, `dt[k+1]`, and the last
     event gets 0, which keeps trailing padding (`u = 0`, `dt = 0`) a no-op in both
     directions.

@@ -91,14 +91,15 @@ _recurrence.defvjp(_recurrence_fwd, _recurrence_bwd)
 class SequentialScan(AbstractScan):
     """A sequential loop over time, O(L) work.
 
-    The states are written over the inputs `b` in place (each `b_k` is read once, just
-    before `x_k` replaces it), so the loop allocates no buffer of its own when `b` is a
-    temporary. The layers' backward pass runs its own loop here (`_recurrence.py`).
+        The states are written over the inputs `b` in place (each `b_k` is read once, just
+        before `x_k` replaces it), so the loop allocates no buffer of its own when `b` is a
+        temporary. The layers' backward pass does not use this class: it runs its own reverse
+    loop (`_recurrence._loop_backward`).
 
-    **Arguments:**
+        **Arguments:**
 
-    - `unroll`: the loop's unroll factor (default 1: unrolling measured slower on CPU,
-      `benchmarks/scan.py`).
+        - `unroll`: the loop's unroll factor (default 1: unrolling measured slower on CPU,
+          `benchmarks/scan.py`).
     """
 
     unroll: int = eqx.field(static=True, default=1)
