@@ -4,14 +4,13 @@ The package's sub-packages:
 
 - `s5ts.ssm`: the SSM core (S5 / S4D / DSS layers over irregular time, the stack);
 - `s5ts.data`: the DataFrame layer (frames <-> numpy panels, time scale, scalers);
+- `s5ts.batching`: per-event and query features, and the padded batches cut from them;
 - `s5ts.network`: the forecasting networks (one clock for every variable, or one each)
   and the blend of simple forecasts they predict;
+- `s5ts.training`: losses, the optimiser, the jitted step and the training loop;
 - `s5ts.forecaster`: `S5Forecaster` and what it does once fitted;
 - `s5ts.cli`: the `s5ts` command line;
 - `s5ts.datasets`: the synthetic vitals the demo and the tests use.
-
-Training itself (batches, features, the loop, losses, checkpoints) lives in the
-top-level private modules that the forecaster calls.
 
 The names users reach for most are also here at the top.
 """
@@ -20,11 +19,6 @@ import importlib.metadata
 
 from . import cli as cli, data as data, datasets as datasets, forecaster as forecaster, ssm as ssm
 from ._compilation_cache import enable_compilation_cache as enable_compilation_cache
-from ._losses import (
-    AbstractLoss as AbstractLoss,
-    GaussianNLL as GaussianNLL,
-    SquaredError as SquaredError,
-)
 from ._plot import plot_forecast as plot_forecast
 from .forecaster import (
     BaselineWarning as BaselineWarning,
@@ -64,6 +58,11 @@ from .ssm import (
     s4d_init as s4d_init,
     s5_init as s5_init,
     skew_hippo as skew_hippo,
+)
+from .training import (
+    AbstractLoss as AbstractLoss,
+    GaussianNLL as GaussianNLL,
+    SquaredError as SquaredError,
 )
 
 

@@ -89,6 +89,14 @@ def test_wings_import_downwards_only():
             assert outside <= {"s5ts._array_types"}, (module, outside)
         if _in_wing(module, "s5ts.data"):
             assert all(_in_wing(t, "s5ts.data") for t in targets), (module, targets)
+        if _in_wing(module, "s5ts.batching"):  # host-side numpy: below the networks
+            below = ("s5ts.batching", "s5ts._array_types")
+            assert all(any(_in_wing(t, w) for w in below) for t in targets), (module, targets)
+        if _in_wing(module, "s5ts.network"):
+            above = ("s5ts.training", "s5ts.forecaster", "s5ts.data")
+            assert not any(_in_wing(t, w) for t in targets for w in above), (module, targets)
+        if _in_wing(module, "s5ts.training"):
+            assert not any(_in_wing(t, "s5ts.forecaster") for t in targets), (module, targets)
         if not _in_wing(module, "s5ts.cli") and module not in ("s5ts", "s5ts.__main__"):
             assert not any(_in_wing(t, "s5ts.cli") for t in targets), (module, targets)
 
@@ -105,7 +113,7 @@ def test_at_most_a_dozen_modules_at_the_top():
     top = [p.name for p in ROOT.glob("*.py") if p.name not in ("__init__.py", "__main__.py")]
     assert len(top) <= 12, sorted(top)
     wings = {p.name for p in ROOT.iterdir() if (p / "__init__.py").exists()}
-    assert {"ssm", "data", "forecaster", "cli"} <= wings
+    assert {"ssm", "data", "batching", "network", "training", "forecaster", "cli"} <= wings
 
 
 def _ssm_classes():

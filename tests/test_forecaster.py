@@ -233,8 +233,10 @@ def test_duplicate_rows_raise_by_default_and_aggregate_on_request(fitted, data):
     with pytest.raises(ValueError, match="duplicates='mean'"):
         fitted.predict(dup, h=2, freq=1.0, static_df=static_df)
     model = copy.deepcopy(fitted).set_params(duplicates="last")
-    last = model.predict(dup, h=2, freq=1.0, static_df=static_df)
-    mean = model.set_params(duplicates="mean").predict(dup, h=2, freq=1.0, static_df=static_df)
+    with pytest.warns(s5ts.DataWarning, match="1 duplicate row.s. merged by duplicates='last'"):
+        last = model.predict(dup, h=2, freq=1.0, static_df=static_df)
+    with pytest.warns(s5ts.DataWarning, match="merged by duplicates='mean'"):
+        mean = model.set_params(duplicates="mean").predict(dup, h=2, freq=1.0, static_df=static_df)
     clean = fitted.predict(df, h=2, freq=1.0, static_df=static_df)
     assert len(last) == len(mean) == len(clean)
     # The duplicated row's series sees a different history, the others do not.

@@ -41,7 +41,7 @@ def panels(draw):
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(panels())
-@pytest.mark.filterwarnings("ignore:fit. reading df left out")  # empty rows: reported
+@pytest.mark.filterwarnings("ignore::s5ts.DataWarning")  # empty rows: reported
 @pytest.mark.filterwarnings("ignore::s5ts.ExtrapolationWarning")  # arbitrary spans: warned
 def test_fit_predict_is_finite_or_refuses(df):
     est = s5ts.S5Forecaster(**TINY)

@@ -9,18 +9,19 @@ import pandas as pd
 import pytest
 
 import s5ts
-from s5ts._batches import (
+from s5ts.batching import (
     history_tiers,
+    n_features,
     plan_batches,
     sample_batch,
     sample_groups,
+    series_features,
     training_groups,
     training_shapes,
 )
-from s5ts._features import n_features, series_features
-from s5ts._training import batch_loss, group_gradients, target_shares
 from s5ts.forecaster._fitted import Architecture
 from s5ts.network import forecast_batch
+from s5ts.training import batch_loss, group_gradients, target_shares
 
 
 C = 3

@@ -9,11 +9,9 @@ import pytest
 from _tiny import TINY
 
 import s5ts
-from s5ts._batches import assemble, queries_in_window, sample_batch
-from s5ts._features import n_features, series_features
-from s5ts._losses import squared_error
-from s5ts._training import batch_loss
+from s5ts.batching import assemble, n_features, queries_in_window, sample_batch, series_features
 from s5ts.datasets import synthetic_vitals
+from s5ts.training import batch_loss, squared_error
 
 
 @pytest.fixture(scope="module")

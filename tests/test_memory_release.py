@@ -2,7 +2,8 @@
 
 import pytest
 
-from s5ts._training import _malloc_trim, release_free_memory
+from s5ts.training import release_free_memory
+from s5ts.training._memory import _malloc_trim
 
 
 def _rss_mb() -> float:

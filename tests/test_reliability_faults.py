@@ -94,7 +94,7 @@ def test_no_batch_thread_outlives_a_prediction(straight, data):
 
 
 def test_batches_built_ahead_arrive_in_order_and_errors_reach_the_caller():
-    from s5ts._batches import built_ahead
+    from s5ts.batching import built_ahead
 
     assert list(built_ahead(iter(range(7)))) == list(range(7))
     assert list(built_ahead([])) == []
@@ -181,7 +181,7 @@ def test_checkpoint_of_another_fit_is_refused(tmp_path, data):
 def test_batches_drawn_ahead_are_those_drawn_in_turn():
     # Each draw comes with the sampler's state right after it (what a checkpoint keeps),
     # not the state after the draw already made for the next step.
-    from s5ts._training import _drawn_ahead
+    from s5ts.training._loop import _drawn_ahead
 
     rng, ref = np.random.default_rng(7), np.random.default_rng(7)
     ahead = _drawn_ahead(lambda: rng.normal(size=3), rng, limit=4)

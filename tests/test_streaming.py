@@ -16,7 +16,7 @@ import pytest
 from _tiny import TINY
 
 import s5ts
-from s5ts._features import Carry, continue_features, series_features
+from s5ts.batching import Carry, continue_features, series_features
 from s5ts.datasets import synthetic_vitals
 
 
@@ -245,7 +245,7 @@ def test_errors(data, fitted, ward):
     with pytest.raises(ValueError, match="static"):
         fitted.init_state(head)
     last = head.loc[head["unique_id"] == IDS[2], "ds"].max()
-    with pytest.raises(ValueError, match="last time in the state"):
+    with pytest.raises(ValueError, match="last observed time in the state"):
         fitted.predict_from_state(state, _queries([IDS[2]], [last]))
     with pytest.raises(ValueError, match="pass query_df"):
         fitted.predict_from_state(state)

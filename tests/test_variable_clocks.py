@@ -8,7 +8,7 @@ import pytest
 from _tiny import TINY
 
 import s5ts
-from s5ts._features import series_features
+from s5ts.batching import series_features
 from s5ts.datasets import synthetic_vitals
 from s5ts.network import variable_tokens
 

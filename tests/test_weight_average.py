@@ -8,10 +8,9 @@ import pytest
 from _tiny import TINY
 
 import s5ts
-from s5ts._batches import sample_batch
-from s5ts._optimizer import make_optimizer
-from s5ts._training import evaluate, train, train_step
+from s5ts.batching import sample_batch
 from s5ts.datasets import synthetic_vitals
+from s5ts.training import evaluate, make_optimizer, train, train_step
 
 
 STEPS = 6

@@ -45,7 +45,17 @@ def as_frame(df: object, what: str = "df") -> "nw.DataFrame":
 
 
 def column_names(df: object, what: str = "df") -> list[str]:
-    """The column names of a frame `as_frame` takes, without collecting a lazy one."""
+    """The column names of a frame, without collecting a lazy one.
+
+    **Arguments:**
+
+    - `df`: a frame `as_frame` takes.
+    - `what`: how an error names `df` (default `"df"`).
+
+    **Returns:**
+
+    The column names, in order.
+    """
     try:
         return list(nw.from_native(df).columns)
     except TypeError:

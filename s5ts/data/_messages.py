@@ -46,8 +46,16 @@ def _plain(x: object) -> object:
 
 
 def fmt_span(span: "np.timedelta64 | float") -> str:
-    """A span in the data's units as a user reads it: hours for a timedelta, else the
-    number (`"36 h"`, `"2.5"`)."""
+    """A span in the data's units as a user reads it.
+
+    **Arguments:**
+
+    - `span`: a `numpy.timedelta64` or a number in the data's time unit.
+
+    **Returns:**
+
+    Hours for a timedelta (`"36 h"`), else the number (`"2.5"`).
+    """
     if isinstance(span, np.timedelta64):
         return f"{span / np.timedelta64(1, 'h'):.4g} h"
     return f"{span:.4g}"

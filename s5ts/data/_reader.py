@@ -114,9 +114,20 @@ def with_time_kind(
     panel: Panel, kind: TimeKind, what: str = "df", other: str = "the forecaster was fitted on"
 ) -> Panel:
     """`panel` with its times in `kind`, where the two are the same kind or a number
-    can stand for the other (int times for float ones; whole float times for int ones, as
-    `convert_dtypes` or a CSV's `30` / `30.0` make them); else a TypeError naming `what` and
-    `other` (what has `kind`)."""
+    can stand for the other: int times for float ones, whole float times for int ones (as
+    `convert_dtypes` or a CSV's `30` / `30.0` make them).
+
+    **Arguments:**
+
+    - `panel`: the panel read.
+    - `kind`: the `TimeKind` wanted (the fitted one).
+    - `what`: how the error names the panel's frame (default `"df"`).
+    - `other`: how it names what has `kind` (default `"the forecaster was fitted on"`).
+
+    **Returns:**
+
+    The panel, its times converted where needed; a TypeError when they cannot be.
+    """
     have = panel.time_kind
     if have.same_as(kind):
         return panel

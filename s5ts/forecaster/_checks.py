@@ -9,9 +9,9 @@ import numbers
 
 import numpy as np
 
-from .._losses import as_loss
 from ..network import AbstractNetwork, AbstractSSM
 from ..ssm import AbstractDiscretisation
+from ..training import as_loss
 
 
 _POSITIVE_INTS = (

@@ -22,7 +22,11 @@ class DataWarning(UserWarning):
     (left out; a series' forecasts start after its last observed value), merged duplicates,
     or a `static_df` given to a forecaster fitted without static covariates.
 
-    `report` is the `ConversionReport` of the frame read (None for the static case)."""
+    **Arguments:**
+
+    - `message`: the warning's text.
+    - `report`: the `ConversionReport` of the frame read (default None: the static case).
+    """
 
     def __init__(self, message: str, report=None):
         super().__init__(message)
@@ -30,7 +34,17 @@ class DataWarning(UserWarning):
 
     @classmethod
     def left_out(cls, report, what: str = "df") -> "DataWarning":
-        """The warning for what reading the frame `what` left out, as `report` says."""
+        """The warning for what reading a frame left out.
+
+        **Arguments:**
+
+        - `report`: the frame's `ConversionReport`.
+        - `what`: how the message names the frame (default `"df"`).
+
+        **Returns:**
+
+        The `DataWarning`.
+        """
         empty = report.n_empty_rows_dropped > 0
         after = ": forecasts start after each series' last observed value" if empty else ""
         return cls(f"reading {what} left out " + "; ".join(report.excluded()) + after, report)
@@ -40,9 +54,14 @@ class ExtrapolationWarning(UserWarning):
     """Warned when forecasts are asked for more than twice the trained `horizon_` after a
     series' last event: training never reached that far, so they are extrapolation.
 
-    `count` is how many forecasts, `furthest` the longest span after the last event and
-    `horizon` the trained one (both in the data's units), so that a caller predicting in
-    parts can add the counts up."""
+    **Arguments:**
+
+    - `message`: the warning's text.
+    - `count`: how many forecasts (default 0), so that a caller predicting in parts can
+      add the counts up.
+    - `furthest`: the longest span after a last event, in the data's units (default None).
+    - `horizon`: the trained horizon, in the data's units (default None).
+    """
 
     def __init__(self, message: str, count: int = 0, furthest=None, horizon=None):
         super().__init__(message)
@@ -50,8 +69,18 @@ class ExtrapolationWarning(UserWarning):
 
     @classmethod
     def of(cls, count: int, furthest, horizon) -> "ExtrapolationWarning":
-        """The warning for `count` forecasts up to `furthest` after their series' last
-        event, with `horizon` trained (spans in the data's units)."""
+        """The warning for forecasts beyond twice the trained horizon.
+
+        **Arguments:**
+
+        - `count`: how many forecasts.
+        - `furthest`: the longest span after their series' last event (data's units).
+        - `horizon`: the trained horizon (data's units).
+
+        **Returns:**
+
+        The `ExtrapolationWarning`, its message naming the three.
+        """
         return cls(
             f"{count} forecast(s) lie up to {fmt_span(furthest)} after their series' last "
             "event, more than twice the horizon the forecaster was trained for "

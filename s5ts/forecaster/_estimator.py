@@ -14,9 +14,9 @@ work where it is installed.
 import inspect
 from typing import no_type_check
 
-from .._losses import AbstractLoss, GaussianNLL
 from ..network import S5, AbstractNetwork, AbstractSSM, SharedClock
 from ..ssm import ZOH, AbstractDiscretisation
+from ..training import AbstractLoss, GaussianNLL
 from ._cross_validation import cross_validation
 from ._errors import NotFittedError
 from ._fit import fit

@@ -11,10 +11,11 @@ import sys
 import jax
 import numpy as np
 
-from .._batches import (
+from ..batching import (
     built_ahead,
     history_tiers,
     max_window_events,
+    n_features,
     next_pow2,
     plan_batches,
     queries_in_window,
@@ -23,14 +24,18 @@ from .._batches import (
     training_groups,
     training_shapes,
 )
-from .._checkpoints import Checkpoint, fingerprint
-from .._features import n_features
-from .._losses import as_loss
-from .._optimizer import make_optimizer
-from .._training import residual_quantiles, train, validation_scores
 from ..data import Scaler, TimeScale, fmt_span, read_panel
 from ..network import N_BASELINES, Ensemble
 from ..ssm import ZOH
+from ..training import (
+    Checkpoint,
+    as_loss,
+    fingerprint,
+    make_optimizer,
+    residual_quantiles,
+    train,
+    validation_scores,
+)
 from ._checks import check_callbacks, check_fit_panel, check_hyperparameters, target_weights
 from ._errors import BaselineWarning
 from ._fit_chunked import read_chunked

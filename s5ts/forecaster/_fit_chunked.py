@@ -32,7 +32,7 @@ import narwhals as nw
 import numpy as np
 import polars as pl
 
-from .._batches import sample_groups
+from ..batching import sample_groups
 from ..data import ConversionReport, Moments, Scaler, TimeScale, as_frame, read_panel
 from ..network import SharedClock
 from ._checks import check_observed

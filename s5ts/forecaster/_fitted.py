@@ -22,7 +22,7 @@ import equinox as eqx
 import jax
 import numpy as np
 
-from .._features import Series
+from ..batching import Series
 from ..data import (
     ConversionReport,
     Panel,

@@ -9,9 +9,9 @@ import inspect
 import re
 from dataclasses import dataclass
 
-from .._losses import LOSSES
 from ..network import DSS, S4D, S5, SharedClock, VariableClocks
 from ..ssm import ZOH, Bilinear, Impulse
+from ..training import LOSSES
 from ._estimator import S5Forecaster
 
 

@@ -12,7 +12,6 @@ import typing
 
 import numpy as np
 
-from .._losses import GaussianNLL, SquaredError
 from ..data import ConversionReport, Scaler, TimeScale
 from ..network import DSS, S4D, S5, SharedClock, VariableClocks
 from ..ssm import (
@@ -26,6 +25,7 @@ from ..ssm import (
     S4DLin,
     S4DReal,
 )
+from ..training import GaussianNLL, SquaredError
 
 
 # The only classes a file may name.

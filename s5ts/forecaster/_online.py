@@ -20,8 +20,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from jaxtyping import Complex, Float, Int64, Shaped
 
-from .._batches import next_pow2
-from .._features import FIRST_GAP, Carry, SeriesFeatures, continue_features, recent_mean
+from ..batching import FIRST_GAP, Carry, SeriesFeatures, continue_features, next_pow2, recent_mean
 from ..data import Panel, fmt_ids, make_frame
 from ..network import (
     VariableBatch,

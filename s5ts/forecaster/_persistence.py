@@ -29,7 +29,7 @@ from .._atomic_io import (
     write_dir_atomically,
     write_json,
 )
-from .._features import n_features
+from ..batching import n_features
 from ..network import N_BASELINES
 from ._checks import check_hyperparameters
 from ._fitted import FittedForecaster

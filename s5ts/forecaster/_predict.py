@@ -8,10 +8,10 @@ from statistics import NormalDist
 
 import numpy as np
 
-from .._batches import built_ahead, history_start, plan_batches
-from .._training import CALIBRATION_PROBS
+from ..batching import built_ahead, history_start, plan_batches
 from ..data import column_names, fmt_ids, make_frame, read_queries
 from ..network import forecast
+from ..training import CALIBRATION_PROBS
 from ._checks import check_levels, check_quantiles
 from ._errors import ExtrapolationWarning, TruncatedHistoryWarning
 from ._user_warnings import warn

@@ -14,7 +14,7 @@ import equinox as eqx
 import jax
 import numpy as np
 
-from .._batches import EVENTS, Layout, next_pow2
+from ..batching import EVENTS, Layout, next_pow2
 from ..ssm import (
     AbstractDiscretisation,
     AbstractDSSVariant,

@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._array_types import AnyArray, Bool, Complex, Float
-from .._batches import Batch
+from ..batching import Batch
 from ..ssm import AbstractSSMLayer, SSMStack
 from ._blend import N_BASELINES, blend, prior_logits
 

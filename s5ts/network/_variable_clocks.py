@@ -24,8 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._array_types import AnyArray, Complex, Float
-from .._batches import Layout, fill_queries
-from .._features import FIRST_GAP, AnySeries
+from ..batching import FIRST_GAP, AnySeries, Layout, fill_queries
 from ..ssm import AbstractSSMLayer, SSMStack
 from ._blend import N_BASELINES, blend_parts, prior_logits
 

@@ -1,16 +1,13 @@
-"""Training: the jitted step, validation, and the loop around them (early stopping,
-callbacks, checkpoints and faults), and the heap memory the loop hands back after compiling.
+"""The training loop: early stopping, callbacks, checkpoints and faults around the
+jitted step.
 
 Each step's results are committed in one assignment, so whatever stops the loop (a
 non-finite loss, Ctrl-C, a callback) leaves the state of the last completed step: the best
 weights so far for the forecaster, and an exact point to resume from for a checkpoint.
 """
 
-import ctypes
 import dataclasses
-import functools
-import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,188 +17,13 @@ import numpy as np
 import optax
 from tqdm.auto import tqdm
 
-from ._array_types import AnyArray, Float
-from ._batches import AnyBatch, built_ahead
+from .._sharding import data_mesh, replicate, shard_batch
+from ..batching import AnyBatch, built_ahead
+from ._average import average_decay, moving_average
 from ._losses import AbstractLoss, GaussianNLL
-from ._sharding import data_mesh, replicate, shard_batch
-from .network import forecast_batch
-from .ssm import unchecked_gaps
-
-
-def batch_loss(
-    model: eqx.Module,
-    batch: AnyBatch,
-    key: jax.Array | None,
-    loss: AbstractLoss,
-    weights: Float[AnyArray, " targets"] | None = None,
-) -> Float[AnyArray, ""]:
-    """The training loss of a batch; `key` (training) enables dropout, one mask per series.
-
-    `weights` (C,) say how much each target's errors count (None = equally, in scaled
-    units).
-    """
-    mean, scale = model(batch, key=key)
-    return loss(mean, scale, batch.y, batch.mask, weights)
-
-
-@eqx.filter_jit
-def train_step(model, opt_state, batch: AnyBatch, key: jax.Array, optimizer, loss, weights):
-    """One optimiser step on a batch: (new model, new optimiser state, loss value)."""
-    with unchecked_gaps():  # gaps come from sorted, validated times; lets JAX cache the step
-        value, grads = eqx.filter_value_and_grad(batch_loss)(model, batch, key, loss, weights)
-    params = eqx.filter(model, eqx.is_inexact_array)
-    updates, opt_state = optimizer.update(grads, opt_state, params)
-    return eqx.apply_updates(model, updates), opt_state, value
-
-
-@eqx.filter_jit
-def group_gradients(model, batch: AnyBatch, key: jax.Array, loss, weights):
-    """(loss value, gradients) of one group of a batch split by `sample_groups`."""
-    with unchecked_gaps():
-        return eqx.filter_value_and_grad(batch_loss)(model, batch, key, loss, weights)
-
-
-@eqx.filter_jit
-def apply_gradients(model, opt_state, grads: tuple, shares: Float[AnyArray, " groups"], optimizer):
-    """One optimiser step on the groups' gradients weighted by their `shares` of the
-    batch's targets: (new model, new optimiser state)."""
-    total = jax.tree.map(lambda *g: sum(shares[k] * x for k, x in enumerate(g)), *grads)
-    params = eqx.filter(model, eqx.is_inexact_array)
-    updates, opt_state = optimizer.update(total, opt_state, params)
-    return eqx.apply_updates(model, updates), opt_state
-
-
-def target_shares(parts: Sequence[AnyBatch], weights: np.ndarray | None) -> np.ndarray:
-    """Each group's share of the batch's weighted targets (all 0 if it has none).
-
-    Both training losses are weighted means over the observed targets, so the loss of
-    the whole batch is the groups' losses weighted by these shares, and so is its
-    gradient."""
-    w = np.ones(1) if weights is None else np.asarray(weights, np.float64)
-    mass = np.array([float((np.asarray(p.mask) * w).sum()) for p in parts])
-    total = mass.sum()
-    return mass / total if total > 0 else np.zeros_like(mass)
-
-
-def grouped_step(
-    model, opt_state, parts: Sequence[AnyBatch], key, optimizer, loss, weights, traced, mesh
-):
-    """One optimiser step on a batch drawn in groups (`sample_groups`): each group's
-    gradients in its own shape, then one update on their weighted sum. `weights` (numpy)
-    set the groups' shares, `traced` (the same on the device) the loss. Returns (new
-    model, new optimiser state, the batch's loss)."""
-    shares = target_shares(parts, weights)
-    values, grads = [], []
-    for part, k in zip(parts, jax.random.split(key, len(parts)), strict=True):
-        value, g = group_gradients(model, shard_batch(part, mesh), k, loss, traced)
-        values.append(value), grads.append(g)
-    model, opt_state = apply_gradients(
-        model, opt_state, tuple(grads), np.asarray(shares, np.float32), optimizer
-    )
-    return model, opt_state, sum(s * float(v) for s, v in zip(shares, values, strict=True))
-
-
-@eqx.filter_jit
-def moving_average(average, model, decay: Float[AnyArray, ""]):
-    """`average` moved towards `model` by `1 - decay` (the weights; the rest unchanged)."""
-    avg, rest = eqx.partition(average, eqx.is_inexact_array)
-    new = eqx.filter(model, eqx.is_inexact_array)
-    return eqx.combine(jax.tree.map(lambda a, w: a + (1 - decay) * (w - a), avg, new), rest)
-
-
-def average_decay(ema_decay: float, step: int) -> float:
-    """The decay at `step` (1, 2, ...): ramped up as `(1 + step) / (10 + step)`, so that
-    the average forgets the first weights quickly and then settles at `ema_decay`."""
-    return min(ema_decay, (1 + step) / (10 + step))
-
-
-def held_out_forecasts(held_out: Sequence[tuple[eqx.Module, Iterable[AnyBatch]]]):
-    """`(mean, scale, batch)` for every batch of every `(model, batches)` pair (numpy,
-    float64): each network's forecasts of the series it was validated on."""
-    for model, batches in held_out:
-        for batch in batches:
-            mean, scale = forecast_batch(model, batch)
-            yield np.asarray(mean, np.float64), np.asarray(scale, np.float64), batch
-
-
-def validation_scores(
-    held_out: Sequence[tuple[eqx.Module, Iterable[AnyBatch]]],
-) -> dict[str, float]:
-    """MSE of the models and of the simple forecasts on held-out batches, per variable
-    then averaged over the variables (scaled units): `model`, `locf` (last observed
-    value), `series_mean` (the series' mean so far), `train_mean` (the training mean) and
-    `recent_mean` (the series' recency-weighted mean, `s5ts._features.RECENT_HALF_LIFE`).
-    `held_out` pairs each network with its own held-out batches (one pair, or one per
-    fold: the scores then pool every fold's targets). The history is read as the model
-    reads it (values clipped to the input bounds); {} when nothing was held out."""
-    sq: dict[str, np.ndarray] = {}
-    count = 0.0
-    for mean, _, batch in held_out_forecasts(held_out):
-        preds = {
-            "model": mean,
-            "locf": np.broadcast_to(batch.locf[:, None], batch.y.shape),
-            "series_mean": np.broadcast_to(batch.level[:, None], batch.y.shape),
-            "train_mean": np.zeros(batch.y.shape, np.float32),
-            "recent_mean": np.broadcast_to(batch.recent[:, None], batch.y.shape),
-        }
-        for name, pred in preds.items():
-            err = np.where(batch.mask, (pred.astype(np.float64) - batch.y) ** 2, 0.0)
-            sq[name] = sq.get(name, 0.0) + err.sum(axis=(0, 1))
-        count = count + batch.mask.sum(axis=(0, 1))
-    seen = np.asarray(count) > 0
-    if not seen.any():
-        return {}
-    return {name: float(np.mean(v[seen] / count[seen])) for name, v in sq.items()}
-
-
-CALIBRATION_PROBS = np.linspace(0.005, 0.995, 199)  # where residual quantiles are kept
-_MIN_RESIDUALS = 200  # fewer residuals of a target: the pooled quantiles serve it
-
-
-def residual_quantiles(held_out: Sequence[tuple[eqx.Module, Iterable[AnyBatch]]]) -> np.ndarray:
-    """(C, G) quantiles of the standardised residuals `(y - mean) / scale` of held-out
-    forecasts at `CALIBRATION_PROBS`, per target, where the intervals' quantiles are
-    read instead of the Gaussian's (empty (0, G) when nothing was held out). A target
-    with few held-out values takes the quantiles pooled over every target.
-
-    `held_out` is as in `validation_scores`. With one network per fold each residual is
-    that network's own on its fold; their mixture's forecast is at least as spread and
-    usually closer, so its intervals come out a little wide rather than narrow."""
-    per: list[list[np.ndarray]] = []
-    for mean, scale, batch in held_out_forecasts(held_out):
-        r = (batch.y - mean) / scale
-        if not per:
-            per = [[] for _ in range(r.shape[-1])]
-        for j in range(r.shape[-1]):
-            per[j].append(r[..., j][batch.mask[..., j]])
-    if not per:
-        return np.zeros((0, len(CALIBRATION_PROBS)))
-    per_target = [np.concatenate(p) for p in per]
-    pooled = np.concatenate(per_target)
-    if len(pooled) < _MIN_RESIDUALS:
-        return np.zeros((0, len(CALIBRATION_PROBS)))
-    pooled_q = np.quantile(pooled, CALIBRATION_PROBS)
-    return np.stack(
-        [
-            np.quantile(p, CALIBRATION_PROBS) if len(p) >= _MIN_RESIDUALS else pooled_q
-            for p in per_target
-        ]
-    )
-
-
-def evaluate(
-    model: eqx.Module,
-    batches: Iterable[AnyBatch],
-    metric: AbstractLoss,
-    weights: np.ndarray | None = None,
-) -> float:
-    """The validation score of `metric` (lower is better) over held-out batches, through
-    the same compiled forward pass as prediction (so validation adds no compilation)."""
-    total = None
-    for batch in batches:
-        mean, scale = forecast_batch(model, batch)
-        total = metric.accumulate(total, mean, scale, batch.y, batch.mask, weights)
-    return metric.reduce(total, weights)
+from ._memory import release_free_memory
+from ._scores import evaluate
+from ._step import apply_gradients, group_gradients, grouped_step, train_step
 
 
 @dataclass(frozen=True)
@@ -483,27 +305,3 @@ def _commit(
 
 def _upto(state: LoopState) -> list[tuple[int, float]]:
     return [(s, v) for s, v in state.val_loss if s <= state.step]
-
-
-@functools.cache
-def _malloc_trim():
-    """glibc's `malloc_trim`, or None (another OS, or a C library without it, e.g. musl)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        return ctypes.CDLL(None).malloc_trim  # the process's own C library
-    except (OSError, AttributeError):
-        return None
-
-
-def release_free_memory() -> None:
-    """Return the free pages of the C heap to the operating system (a no-op where glibc's
-    `malloc_trim` is not available).
-
-    XLA frees most of what it allocates to compile a program, but glibc keeps those
-    pages mapped: a PhysioNet fit compiles its shapes one after another and each leaves
-    about 100 MB resident that nothing uses. Trimming after each compilation keeps the
-    fit's peak to the live memory plus one compilation."""
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)

@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._array_types import AnyArray, Bool, Float
+from .._array_types import AnyArray, Bool, Float
 
 
 _LOG_2PI = math.log(2 * math.pi)

@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._atomic_io import (
+from .._atomic_io import (
     check_overwritable,
     check_seal,
     load_leaves,
