@@ -131,21 +131,35 @@ class TimeScale:
 
         The time scale itself, fitted.
         """
+        span = (panel.times.min(), panel.times.max()) if len(panel.times) else None
+        fitted = TimeScale.from_gaps(TimeScale.within_gaps(panel), span, panel.time_kind)
+        self.unit, self.kind = fitted.unit, fitted.kind
+        return self
+
+    @staticmethod
+    def within_gaps(panel: Panel) -> np.ndarray:
+        """The positive gaps between consecutive events of the same series, raw units and
+        dtype (what `fit` takes the unit from; a chunked fit gathers them chunk by chunk).
+        """
         diffs = np.diff(panel.times)
         within = np.ones(len(diffs), dtype=bool)
         starts = panel.indptr[1:-1]
         within[starts[starts > 0] - 1] = False
-        gaps = diffs[within & (diffs > 0)]
+        return diffs[within & (diffs > 0)]
+
+    @classmethod
+    def from_gaps(cls, gaps: np.ndarray, span: tuple | None, kind: TimeKind) -> "TimeScale":
+        """The scale `fit` would set from these `within_gaps` (or a uniform sample of them),
+        `span` = (earliest, latest) raw time of the panel (None if it has no rows) and the
+        raw times' `kind`."""
         if len(gaps):
             k = (len(gaps) - 1) // 2
             unit = np.partition(gaps, k)[k]
-        elif len(panel.times) and np.ptp(panel.times) > 0:
-            unit = np.ptp(panel.times)
+        elif span is not None and span[1] > span[0]:
+            unit = span[1] - span[0]
         else:
-            unit = 10**9 if panel.time_kind.is_temporal else 1
-        self.unit = float(unit) if panel.time_kind.kind == "float" else int(unit)
-        self.kind = panel.time_kind
-        return self
+            unit = 10**9 if kind.is_temporal else 1
+        return cls(float(unit) if kind.kind == "float" else int(unit), kind)
 
     # -- raw -> model units ------------------------------------------------------------------
 

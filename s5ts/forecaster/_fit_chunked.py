@@ -90,7 +90,7 @@ def read_chunked(params, df, static_df, val_df, names: dict, chunk_size):
     seed = params["random_state"]
     sample = _Reservoir(n_targets, _SAMPLE, np.random.default_rng([seed, 2]))
     gaps = _Reservoir(1, _GAPS, np.random.default_rng([seed, 3]))
-    reports, spans, times, span_of_times = [], [], [], [np.inf, -np.inf]
+    reports, spans, times, span_of_times = [], [], [], None
     for k in range(0, len(ids), chunk_size):
         panel, report = (first, first_report) if k == 0 else read(ids[k : k + chunk_size])
         first = None  # its values go; `template` keeps the names and kinds
@@ -99,17 +99,21 @@ def read_chunked(params, df, static_df, val_df, names: dict, chunk_size):
         if panel.static is not None:
             static_moments.add(panel.static)
         sample.add(panel.values)
-        gaps.add(_within_gaps(panel)[:, None])
+        gaps.add(TimeScale.within_gaps(panel).astype(np.float64)[:, None])
         if len(panel.times):
-            span_of_times[0] = min(span_of_times[0], float(panel.times.min()))
-            span_of_times[1] = max(span_of_times[1], float(panel.times.max()))
+            lo, hi = panel.times.min(), panel.times.max()
+            span_of_times = (
+                (lo, hi)
+                if span_of_times is None
+                else (min(span_of_times[0], lo), max(span_of_times[1], hi))
+            )
         t = provisional.elapsed(panel)
         for i, (a, b) in enumerate(zip(panel.indptr[:-1], panel.indptr[1:], strict=True)):
             spans.append(t[b - 1])
             if b - a >= 2 and panel.ids[i] not in held:
                 times.append(_Times(t[a:b]))
         del panel
-    time_scale = _time_scale(gaps.values()[:, 0], span_of_times, template.time_kind)
+    time_scale = TimeScale.from_gaps(gaps.values()[:, 0], span_of_times, template.time_kind)
     rescale = provisional.unit / time_scale.unit
     times = [_Times(x.t * rescale) for x in times]
     report = _merged(reports, len(ids), statics, ids, id_col)
@@ -161,27 +165,6 @@ def read_chunked(params, df, static_df, val_df, names: dict, chunk_size):
         rng=rng,
         sampler=sampler,
     )
-
-
-def _within_gaps(panel) -> np.ndarray:
-    """The positive gaps between consecutive events of the same series (raw units)."""
-    diffs = np.diff(panel.times)
-    within = np.ones(len(diffs), dtype=bool)
-    starts = panel.indptr[1:-1]
-    within[starts[starts > 0] - 1] = False
-    return diffs[within & (diffs > 0)].astype(np.float64)
-
-
-def _time_scale(gaps: np.ndarray, span: list, kind) -> TimeScale:
-    """`TimeScale.fit`'s unit from every series' gaps (a uniform sample of them beyond
-    `_GAPS`): their lower median, else the span of all times, else one second or 1."""
-    if len(gaps):
-        unit = np.partition(gaps, (len(gaps) - 1) // 2)[(len(gaps) - 1) // 2]
-    elif np.isfinite(span[0]) and span[1] > span[0]:
-        unit = span[1] - span[0]
-    else:
-        unit = 10**9 if kind.is_temporal else 1
-    return TimeScale(float(unit) if kind.kind == "float" else int(unit), kind)
 
 
 def _merged(reports: list[ConversionReport], n_series: int, statics, ids, id_col):
