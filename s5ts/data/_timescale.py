@@ -138,8 +138,16 @@ class TimeScale:
 
     @staticmethod
     def within_gaps(panel: Panel) -> np.ndarray:
-        """The positive gaps between consecutive events of the same series, raw units and
-        dtype (what `fit` takes the unit from; a chunked fit gathers them chunk by chunk).
+        """The positive gaps between consecutive events of the same series: what `fit`
+        takes the unit from (a chunked fit gathers them chunk by chunk).
+
+        **Arguments:**
+
+        - `panel`: the panel.
+
+        **Returns:**
+
+        The gaps in raw units and the raw times' dtype.
         """
         diffs = np.diff(panel.times)
         within = np.ones(len(diffs), dtype=bool)
@@ -149,9 +157,18 @@ class TimeScale:
 
     @classmethod
     def from_gaps(cls, gaps: np.ndarray, span: tuple | None, kind: TimeKind) -> "TimeScale":
-        """The scale `fit` would set from these `within_gaps` (or a uniform sample of them),
-        `span` = (earliest, latest) raw time of the panel (None if it has no rows) and the
-        raw times' `kind`."""
+        """The scale `fit` sets from a panel's `within_gaps`.
+
+        **Arguments:**
+
+        - `gaps`: the panel's `within_gaps` (or a uniform sample of them).
+        - `span`: `(earliest, latest)` raw time of the panel, None if it has no rows.
+        - `kind`: the raw times' `TimeKind`.
+
+        **Returns:**
+
+        A fitted `TimeScale`.
+        """
         if len(gaps):
             k = (len(gaps) - 1) // 2
             unit = np.partition(gaps, k)[k]
