@@ -8,9 +8,8 @@ import pytest
 from _tiny import TINY
 
 import s5ts
-from s5ts.batching import series_features
+from s5ts.batching import series_features, variable_tokens
 from s5ts.datasets import synthetic_vitals
-from s5ts.network import variable_tokens
 
 
 OWN = dict(TINY, network=s5ts.VariableClocks(heads=2))

@@ -5,7 +5,9 @@ Pure numpy, built on the host: `series_features` / `continue_features` turn a se
 scaled events into feature rows (the running and recent means, time since each variable
 was seen, ...); `sample_batch` / `sample_groups` draw training cuts, `plan_batches` lays
 out every query of a prediction, and `built_ahead` builds the next batch in a thread
-while the current one runs.
+while the current one runs. Two layouts: `EVENTS` (every event of a series on one clock,
+for `ForecastNet`) and `VARIABLE_TOKENS` (each variable's observations as its own
+tokens, for `VariableClockNet`).
 """
 
 from ._batches import (
@@ -37,4 +39,10 @@ from ._features import (
     n_features as n_features,
     recent_mean as recent_mean,
     series_features as series_features,
+)
+from ._variable_tokens import (
+    TOKEN_FEATURES as TOKEN_FEATURES,
+    VARIABLE_TOKENS as VARIABLE_TOKENS,
+    VariableBatch as VariableBatch,
+    variable_tokens as variable_tokens,
 )

@@ -20,16 +20,23 @@ from dataclasses import dataclass, replace
 import numpy as np
 from jaxtyping import Complex, Float, Int64, Shaped
 
-from ..batching import FIRST_GAP, Carry, SeriesFeatures, continue_features, next_pow2, recent_mean
+from ..batching import (
+    FIRST_GAP,
+    Carry,
+    SeriesFeatures,
+    VariableBatch,
+    continue_features,
+    next_pow2,
+    recent_mean,
+    variable_tokens,
+)
 from ..data import Panel, fmt_ids, make_frame
 from ..network import (
-    VariableBatch,
     VariableClocks,
     decode_batch,
     decode_variables,
     encode_batch,
     encode_variables,
-    variable_tokens,
 )
 from ._predict import check_query_columns, check_request, columns_from_scaled, query_rows, warn_far
 

@@ -37,10 +37,4 @@ from ._options import (
     VariableClocks as VariableClocks,
 )
 from ._shared_clock import ForecastNet as ForecastNet
-from ._variable_clocks import (
-    TOKEN_FEATURES as TOKEN_FEATURES,
-    VARIABLES as VARIABLES,
-    VariableBatch as VariableBatch,
-    VariableClockNet as VariableClockNet,
-    variable_tokens as variable_tokens,
-)
+from ._variable_clocks import VariableClockNet as VariableClockNet

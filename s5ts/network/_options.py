@@ -14,7 +14,7 @@ import equinox as eqx
 import jax
 import numpy as np
 
-from ..batching import EVENTS, Layout, next_pow2
+from ..batching import EVENTS, VARIABLE_TOKENS, Layout, next_pow2
 from ..ssm import (
     AbstractDiscretisation,
     AbstractDSSVariant,
@@ -27,7 +27,7 @@ from ..ssm import (
     S5Layer,
 )
 from ._shared_clock import ForecastNet
-from ._variable_clocks import VARIABLES, VariableClockNet
+from ._variable_clocks import VariableClockNet
 
 
 class AbstractSSM(eqx.Module):
@@ -200,7 +200,7 @@ class VariableClocks(AbstractNetwork):
     """
 
     heads: int = eqx.field(static=True, default=4)
-    layout: ClassVar[Layout] = VARIABLES
+    layout: ClassVar[Layout] = VARIABLE_TOKENS
     cuts_history: ClassVar[bool] = False
 
     def build(self, architecture, key, blend_prior=None):
