@@ -545,3 +545,37 @@ def test_help_names_the_subcommand(capsys):
     code, out, _ = _run(capsys, "fit", "--help")
     help_text = " ".join(out.split())
     assert "when no --val file is given" in help_text and "val_df" not in help_text
+
+
+def test_text_times_name_the_line_and_value(files, capsys):
+    """A time column that reads as text: its first value that is neither a number nor a
+    date, by line; a column mixing numbers and dates, said as such."""
+    bad = files / "text_times.csv"
+    bad.write_text("unique_id,ds,HR\na,0,80\na,1,81\nb,later,82\nb,3,83\n")
+    code, _, err = _run(capsys, "fit", bad, files / "m_text", "-q", *TINY.split())
+    assert code == 2 and not (files / "m_text").exists()
+    assert f"{bad}: time column 'ds' line 4 has 'later', neither a number nor a date" in err
+    mixed = files / "mixed_times.csv"
+    mixed.write_text("unique_id,ds,HR\na,1,80\na,2024-01-01 10:00,81\n")
+    code, _, err = _run(capsys, "fit", mixed, files / "m_mixed", "-q", *TINY.split())
+    assert code == 2 and "mixes numbers and dates" in err, err
+    assert "pd.to_datetime" not in err  # not the library's Python advice
+
+
+def test_row_numbers_are_explained_as_lines(files, capsys):
+    bad = files / "inf.csv"
+    bad.write_text("unique_id,ds,HR\na,0,80\na,1,81\nb,0,70\nb,2,inf\n")
+    code, _, err = _run(capsys, "fit", bad, files / "m_inf", "-q", *TINY.split())
+    assert code == 2 and "at rows [3]" in err, err
+    assert "row n is line n + 2 of a CSV file" in err
+
+
+def test_tiny_toy_file_fits_with_the_default_horizon(files, capsys):
+    """Series two or three events long: half the median span (0.75) is below every gap
+    (1), so the default horizon is the median gap instead of an error."""
+    toy = files / "toy.csv"
+    toy.write_text("unique_id,ds,HR\na,0,80\na,1,81\na,2,82\nb,0,70\nb,1,71\n")
+    code, _, err = _run(capsys, "fit", toy, files / "m_toy", "-q", *TINY.split())
+    assert code == 0, err
+    config = json.loads((files / "m_toy" / "config.json").read_text())
+    assert config["fitted"]["horizon"] == 1.0, config["fitted"]  # model units: the median gap

@@ -22,6 +22,7 @@ _INFER_ROWS = 10_000
 NULL_WORDS = ("", "na", "n/a", "nan", "null", "none")
 _ROW = "__s5ts_row"
 _PANDAS_INDEX = re.compile(r"__index_level_\d+__")
+_DATE_LIKE = r"^\d{1,4}[-/.]\d{1,2}([-/.]\d{1,4})?"  # what a date starts with, for messages
 
 
 def file_format(path, what: str = "file") -> str:
@@ -56,6 +57,7 @@ class Table:
     ):
         check_input(path, what)
         self.path, self.role, self.hint = str(path), role, hint
+        self.time_col = keys[1] if len(keys) > 1 else None
         # Ids are labels, text in every file: as integers a CSV's "010" and "10" would be
         # one series, and one file's integer ids would not match another's text ones.
         parquet = file_format(path, what) == "parquet"
@@ -93,12 +95,41 @@ class Table:
     def collect(self, query: pl.LazyFrame | None = None, **kwargs) -> pl.DataFrame:
         """Collect `query` (a query on `self.lf`; default the whole file)."""
         try:
-            return (self.lf if query is None else query).collect(**kwargs)
+            out = (self.lf if query is None else query).collect(**kwargs)
         except pl.exceptions.InvalidOperationError:
             bad = self.first_bad_number()
             if bad is None:
                 raise
             raise ValueError(bad) from None
+        if out.schema.get(self.time_col) == pl.String:
+            raise ValueError(self._text_times(out[self.time_col], whole=query is None))
+        return out
+
+    def _text_times(self, times: pl.Series, whole: bool) -> str:
+        """What is wrong with a time column that neither numbers nor datetimes could read:
+        its first value that is neither (with its line when `whole` file was read)."""
+        text = times.str.strip_chars()
+        neither = (
+            text.cast(pl.Float64, strict=False).is_null()
+            & ~text.str.contains(_DATE_LIKE)
+            & text.is_not_null()
+        )
+        where = ""
+        if neither.any():
+            i = int(neither.arg_max())
+            if whole:
+                where = f" line {i + 2}" if self.numeric else f" row {i}"
+            return (
+                f"{self.path}: time column {self.time_col!r}{where} has {times[i]!r}, neither "
+                "a number nor a date/time; write every time as a number or as an ISO 8601 "
+                "date/time (2026-12-03 10:00:00)"
+            )
+        return (
+            f"{self.path}: time column {self.time_col!r} could not be read as one kind of "
+            f"time (e.g. {times[0]!r}): it mixes numbers and dates, or writes dates in a "
+            "format that is not recognised; write every time as a number or as an ISO 8601 "
+            "date/time (2026-12-03 10:00:00)"
+        )
 
     def first_bad_number(self) -> str | None:
         # Only on failure: one more streaming pass over the raw text to find the culprit.

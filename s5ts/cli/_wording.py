@@ -34,6 +34,7 @@ _PYTHON_WORDS = re.compile(
     r"|([a-z]+_[a-z_]+)\b|(df)\b|(your frame)\b)"
 )
 _FLAG_LIST = re.compile(r"(--[\w-]+ )\[([^\]]*)\]")
+_ROW_NUMBERS = re.compile(r"\brows? \[?\d")
 # Where a library message points at Python functions the command line does not have.
 _PYTHON_ONLY = (
     " to to_panel or S5Forecaster",
@@ -73,10 +74,17 @@ def in_flags(text: str) -> str:
     # a message that starts with the argument it is about: `horizon: ...` -> `--horizon: ...`
     text = re.sub(r"^([a-z_]+):", lambda m: flag(m[1]) + ":" if m[1] in names else m[0], text)
     # a list after a flag as the command line takes it: `--level [80, 95]` -> `--level 80 95`
-    return _FLAG_LIST.sub(
+    text = _FLAG_LIST.sub(
         lambda m: m[1] + " ".join(v.strip() for v in m[2].split(",")),
         _PYTHON_WORDS.sub(word, text),
     )
+    # The library counts rows of the frame it was given from 0; in a CSV that is line n + 2.
+    if _ROW_NUMBERS.search(text):
+        end = "." if text.endswith(".") else ""
+        text = text.removesuffix(".") + (
+            " (rows count from 0 after the header: row n is line n + 2 of a CSV file)" + end
+        )
+    return text
 
 
 _PYTHON_SHOWWARNING = warnings.showwarning

@@ -50,7 +50,8 @@ class S5Forecaster:
     - `context`: history span the model sees before a cutoff (a number in the data's time
       unit, or a timedelta / string such as `"24h"` for datetimes); `None` = all history.
     - `horizon`: how far ahead training targets reach (same units); `None` = half the
-      median series span. Forecasts beyond it are extrapolation.
+      median series span, and at least the median gap between events. Forecasts beyond
+      it are extrapolation.
     - `hidden_size`: width of the S5 stack.
     - `state_size`: real state size of each S5 layer.
     - `blocks`: HiPPO-N blocks per S5 layer (`state_size` must be a multiple of twice it).

@@ -169,7 +169,9 @@ def _fit(params, data: TrainingData, id_col, time_col, callbacks, checkpoint_dir
     if params["context"] is not None:
         context = to_model_span(time_scale, params["context"], "context")
     if params["horizon"] is None:
-        horizon = float(0.5 * np.median(data.spans)) or 1.0
+        # At least one model unit (the median gap): a shorter default horizon would leave
+        # most training cutoffs with nothing to forecast.
+        horizon = max(float(0.5 * np.median(data.spans)), 1.0)
     else:
         horizon = to_model_span(time_scale, params["horizon"], "horizon")
     network = params["network"]
@@ -178,11 +180,12 @@ def _fit(params, data: TrainingData, id_col, time_col, callbacks, checkpoint_dir
     max_len = network.max_len(np.asarray(sizes))
     windows = max_window_events(data.shaped, horizon)
     if windows == 0:
+        typical = fmt_span(time_scale.to_raw_span_of_model(1.0))
         raise ValueError(
             f"horizon={params['horizon']!r} is shorter than every gap between a series' "
             "consecutive events, so no training cutoff has anything to forecast; pass a "
-            "horizon of at least the typical gap (the median gap is "
-            f"{fmt_span(time_scale.to_raw_span_of_model(1.0))}), or leave horizon unset"
+            f"horizon of at least the typical gap (the median gap is {typical}), or leave "
+            "horizon unset"
         )
     n_queries = next_pow2(min(windows, layout.train_queries), 8)
     batch_size = params["batch_size"]
