@@ -473,3 +473,24 @@ def test_a_dss_model_with_a_large_state_loads(tmp_path, data):
     assert (tmp_path / "dss" / "model.eqx").stat().st_size < 8 * 8 * 256  # the old bound
     loaded = s5ts.S5Forecaster.load(tmp_path / "dss")
     np.testing.assert_array_equal(_values(loaded.predict(df, h=1)), _values(model.predict(df, h=1)))
+
+
+def test_a_fitted_forecaster_says_to_rename_missing_columns(data, fitted):
+    """After fit, `id_col=` / `time_col=` are not arguments: a frame missing the fitted
+    id or time column is told to rename it to the fitted name."""
+    (df, static_df), model = data, fitted
+    queries = df.loc[df["ds"] > 20.0, ["unique_id", "ds"]]
+    pid = {"unique_id": "pid"}
+    calls = [
+        lambda: model.predict(df.rename(columns=pid), h=2, static_df=static_df),
+        lambda: model.predict(df, h=2, static_df=static_df.rename(columns=pid)),
+        lambda: model.predict(df, queries.rename(columns=pid), static_df=static_df),
+        lambda: model.init_state(df.rename(columns={"ds": "t"}), static_df=static_df),
+    ]
+    for call in calls:
+        with pytest.raises(ValueError, match="is missing column") as err:
+            call()
+        assert "fitted with (id column 'unique_id', time column 'ds')" in str(err.value)
+        assert "id_col=" not in str(err.value)
+    with pytest.raises(ValueError, match=r"pass id_col=/time_col="):  # fit: its arguments
+        s5ts.S5Forecaster(max_steps=1).fit(df.rename(columns={"ds": "t"}))

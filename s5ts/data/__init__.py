@@ -9,7 +9,11 @@ narwhals is used at this boundary only; everything returned is numpy. Nothing he
 about the model.
 """
 
-from ._columns import as_frame as as_frame, column_names as column_names
+from ._columns import (
+    MISSING_COLUMNS_HINT as MISSING_COLUMNS_HINT,
+    as_frame as as_frame,
+    column_names as column_names,
+)
 from ._convert import to_panel as to_panel
 from ._messages import fmt_ids as fmt_ids, fmt_span as fmt_span
 from ._output import (

@@ -67,13 +67,17 @@ def backend_name(frame: "nw.DataFrame") -> str:
     return str(frame.implementation)
 
 
+# The fix `require_columns` suggests, worded for fit (a fitted forecaster rewords it).
+MISSING_COLUMNS_HINT = "Rename them or pass id_col=/time_col=/target_cols= to match your frame."
+
+
 def require_columns(frame: "nw.DataFrame", cols: Sequence[str], what: str = "df") -> None:
     """ValueError listing the missing and the available columns."""
     missing = [c for c in cols if c not in frame.columns]
     if missing:
         raise ValueError(
             f"{what} is missing column(s) {missing}; available columns: {list(frame.columns)}. "
-            "Rename them or pass id_col=/time_col=/target_cols= to match your frame."
+            + MISSING_COLUMNS_HINT
         )
 
 

@@ -24,6 +24,7 @@ import numpy as np
 
 from ..batching import Series
 from ..data import (
+    MISSING_COLUMNS_HINT,
     ConversionReport,
     Panel,
     Scaler,
@@ -132,12 +133,25 @@ class FittedForecaster:
                 duplicates=duplicates,
             )
         except (ValueError, TypeError) as err:
-            if what == "df":
+            text = self.fitted_column_words(str(err))
+            if what != "df":
+                text = re.sub(r"\bdf\b", what, text)
+            if text == str(err):
                 raise
-            raise type(err)(re.sub(r"\bdf\b", what, str(err))) from None
+            raise type(err)(text) from None
         if report.excluded():
             warn(DataWarning.left_out(report, what))
         return with_time_kind(panel, self.time_scale.kind, what)
+
+    def fitted_column_words(self, message: str) -> str:
+        """A frame reader's message for a fitted forecaster: a missing column is fixed by
+        renaming it to the fitted one (fit's `id_col=` / `time_col=` are not arguments
+        here)."""
+        return message.replace(
+            MISSING_COLUMNS_HINT,
+            f"Rename them to the columns the forecaster was fitted with (id column "
+            f"{self.id_col!r}, time column {self.time_col!r}).",
+        )
 
     def _static_frame(self, static_df):
         """`static_df`'s fitted covariate columns by name (others are not used), or None."""
