@@ -21,20 +21,32 @@ def split():
     return df[df["unique_id"].isin(ids[:10])], df[df["unique_id"].isin(ids[10:])], static_df
 
 
-def _reference_scores(model, val: pd.DataFrame) -> dict[str, float]:
-    """The validation baselines rebuilt with pandas: per series the cutoff is its last
-    time at least one horizon before its end, the targets every value in the horizon
-    after it; per-variable MSE in the model's scaled units, then the mean. History values
-    are read as the model reads them: clipped to its input bounds. The recent mean weighs
-    each past value by 0.5 ** (age / 8 model units), summed in a plain float64 loop."""
+def _validation_cut(s: pd.DataFrame, horizon: float) -> float:
+    """A validation series' cutoff: its last time at least one horizon before its end, or,
+    when that is its first time and it has three or more, its last time at most half its
+    span after the first."""
+    first, last = s["ds"].iloc[0], s["ds"].iloc[-1]
+    early = s["ds"][s["ds"] <= last - horizon]
+    cut = early.iloc[-1] if len(early) else first
+    if cut == first and len(s) >= 3:
+        cut = s["ds"][s["ds"] - first <= (last - first) / 2].iloc[-1]
+    return cut
+
+
+def _reference_scores(model, val: pd.DataFrame, horizon: float = HORIZON) -> dict[str, float]:
+    """The validation baselines rebuilt with pandas: per series the cutoff is
+    `_validation_cut`, the targets every value in the horizon after it; per-variable MSE
+    in the model's scaled units, then the mean. History values are read as the model
+    reads them: clipped to its input bounds. The recent mean weighs each past value by
+    0.5 ** (age / 8 model units), summed in a plain float64 loop."""
     targets = list(model.target_cols_)
     mean, std = model.scaler_.mean, model.scaler_.std
     lo, hi = model.input_bounds_
     half_life = 8.0 * model.time_scale_.unit  # in the data's own time unit
     err = {k: [] for k in ("locf", "series_mean", "train_mean", "recent_mean")}
     for _, s in val.sort_values("ds").groupby("unique_id"):
-        cut = s["ds"][s["ds"] <= s["ds"].iloc[-1] - HORIZON].iloc[-1]
-        hist, fut = s[s["ds"] <= cut], s[(s["ds"] > cut) & (s["ds"] <= cut + HORIZON)]
+        cut = _validation_cut(s, horizon)
+        hist, fut = s[s["ds"] <= cut], s[(s["ds"] > cut) & (s["ds"] <= cut + horizon)]
         z_hist = np.clip((hist[targets].to_numpy() - mean) / std, lo, hi)
         z_fut = (fut[targets].to_numpy() - mean) / std
         total, weight = np.zeros(len(targets)), np.zeros(len(targets))
@@ -67,6 +79,17 @@ def test_validation_scores_match_an_independent_computation(split, capsys):
     assert np.isfinite(scores["model"])
     err = capsys.readouterr().err
     assert "validation MSE" in err and f"last value {scores['locf']:.4g}" in err
+
+
+def test_series_shorter_than_the_horizon_are_validated_from_their_middle(split):
+    # A horizon beyond every validation series' span: cut at the first event, validation
+    # would score forecasts from one event (LOCF, series mean and recent mean all equal).
+    train, val, static_df = split
+    model = s5ts.S5Forecaster(**(TINY | {"horizon": 30.0})).fit(train, static_df, val)
+    scores = model.validation_scores_
+    for name, value in _reference_scores(model, val, horizon=30.0).items():
+        assert scores[name] == pytest.approx(value, rel=1e-5), name
+    assert scores["locf"] != pytest.approx(scores["series_mean"], rel=1e-3)
 
 
 def test_scores_survive_save_and_load(split, tmp_path):
@@ -116,7 +139,7 @@ def test_intervals_are_calibrated_on_the_validation_series():
     assert model.residual_quantiles_.shape == (len(model.target_cols_), 199)
     inside = {80: [], 95: []}
     for _, s in val.sort_values("ds").groupby("unique_id"):
-        cut = s["ds"][s["ds"] <= s["ds"].iloc[-1] - HORIZON].iloc[-1]
+        cut = _validation_cut(s, HORIZON)
         hist, fut = s[s["ds"] <= cut], s[(s["ds"] > cut) & (s["ds"] <= cut + HORIZON)]
         fc = model.predict(hist, fut[["unique_id", "ds"]], static_df=static_df, level=[80, 95])
         for lv in inside:

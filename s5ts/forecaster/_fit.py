@@ -452,11 +452,16 @@ def _stop_error(
 
 
 def _val_batches(feats, horizon, context, max_len, batch_size, layout):
-    # Fixed cutoffs: the last event at least one horizon before the series ends.
+    # Fixed cutoffs: the last event at least one horizon before the series ends (the
+    # middle of a series shorter than that).
     series, cuts, taus, ys = [], [], [], []
     for i, f in enumerate(feats):
         edge = f.t[-1] - horizon * (1 - 1e-9)  # robust to unit rounding
         c = max(int(np.searchsorted(f.t, edge, side="right")) - 1, 0)
+        if c == 0 and len(f.t) >= 3:
+            # Spans less than a horizon after its first event: cut it at the middle
+            # instead, so that validation forecasts from some history, not from one event.
+            c = int(np.searchsorted(f.t, f.t[-1] / 2, side="right")) - 1
         q = queries_in_window(f, c, horizon)
         series += [i] * len(q)
         cuts += [c] * len(q)
