@@ -158,6 +158,22 @@ def test_cross_validation(data, fitted):
     np.testing.assert_allclose(direct["HR"].to_numpy(), [row["HR"]], rtol=1e-6)
 
 
+def test_cross_validation_warns_of_windows_without_history(data, fitted):
+    # Four windows 8 units apart on series of about 24 units: the oldest start before
+    # their series' first event and forecast nothing, which the user is told.
+    df, static_df = data
+    with pytest.warns(s5ts.DataWarning, match=r"start before their series' first event") as w:
+        cv = fitted.cross_validation(df, static_df=static_df, n_windows=4, h=8, freq=1.0)
+    times = df.groupby("unique_id")["ds"]
+    starts = times.max().to_numpy()[:, None] - 8.0 * np.arange(1, 5)[None]
+    early = starts < times.min().to_numpy()[:, None]
+    assert early.any() and not early.all()
+    message = str(w[0].message)
+    assert f"{early.sum()} of the {early.size} windows (4 per series)" in message
+    kept = cv.groupby("unique_id")["cutoff"].nunique()
+    np.testing.assert_array_equal(kept.to_numpy(), 4 - early.sum(1))
+
+
 def test_save_load(tmp_path, data, fitted):
     df, static_df = data
     fitted.save(tmp_path / "m")

@@ -14,7 +14,9 @@ import numpy as np
 
 from ..data import Panel, from_panel, make_frame
 from ._checks import check_levels, check_quantiles
+from ._errors import DataWarning
 from ._predict import check_steps, forecast_columns, raw_step, suffixes, warn_far
+from ._user_warnings import warn
 
 
 _STEPS = "; h counts steps of freq, as in predict (a window spans h * freq)"
@@ -62,6 +64,7 @@ def cross_validation(
             f"no cross-validation window has both history and events to score (h={h!r}, "
             f"n_windows={n_windows}); use a smaller h or fewer windows"
         )
+    _warn_no_history(panel, cuts, n_windows, step_size)
     cut = cuts[series, window]
     at = panel.indptr[series] + event  # the scored events' rows in the panel
     cols = {
@@ -108,6 +111,24 @@ def _cutoffs(panel, n_windows, h_raw, step_raw):
             cutoffs[i, k] = cutoff
             cuts[i, k] = int(np.searchsorted(t, cutoff, side="right")) - 1
     return cutoffs, cuts
+
+
+def _warn_no_history(panel, cuts, n_windows: int, step_size) -> None:
+    """DataWarning when windows were asked for whose cutoff falls before their series'
+    first event: they have no history, so they forecast nothing (a window with history
+    but no event in it has nothing to score either, which is the data, not the request)."""
+    early = cuts < 0
+    if not early.any():
+        return
+    n_series = int(early.any(axis=1).sum())
+    step = "a smaller step_size" if step_size is not None else "step_size below h"
+    warn(
+        f"cross_validation: {int(early.sum())} of the {early.size} windows "
+        f"({n_windows} per series) start before their series' first event, so they have "
+        f"no history and forecast nothing ({n_series} of {panel.n_series} series keep "
+        f"fewer windows than asked); pass fewer n_windows, a smaller h or {step}",
+        DataWarning,
+    )
 
 
 def _scored(panel, cutoffs, cuts, h_raw):

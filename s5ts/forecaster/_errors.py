@@ -20,7 +20,8 @@ class BaselineWarning(UserWarning):
 class DataWarning(UserWarning):
     """Warned when part of a frame does not reach the model: rows with no observed target
     (left out; a series' forecasts start after its last observed value), merged duplicates,
-    or a `static_df` given to a forecaster fitted without static covariates.
+    a `static_df` given to a forecaster fitted without static covariates, or
+    `cross_validation` windows that start before their series' first event.
 
     **Arguments:**
 

@@ -453,7 +453,8 @@ class S5Forecaster:
         Per series the last cutoff is its last time minus that span, and earlier ones are
         `step_size` steps of `freq` apart. Each window forecasts every event of the series
         in `(cutoff, cutoff + h * freq]` from the events up to the cutoff. Windows without
-        history or without events are skipped.
+        events are skipped, and so are windows without history (a cutoff before the
+        series' first event), with a `DataWarning`.
 
         **Arguments:**
 
