@@ -547,7 +547,7 @@ def test_help_names_the_subcommand(capsys):
     assert "when no --val file is given" in help_text and "val_df" not in help_text
 
 
-def test_text_times_name_the_line_and_value(files, capsys):
+def test_text_times_name_the_line_and_value(files, model_dir, capsys):
     """A time column that reads as text: its first value that is neither a number nor a
     date, by line; a column mixing numbers and dates, said as such."""
     bad = files / "text_times.csv"
@@ -555,6 +555,11 @@ def test_text_times_name_the_line_and_value(files, capsys):
     code, _, err = _run(capsys, "fit", bad, files / "m_text", "-q", *TINY.split())
     assert code == 2 and not (files / "m_text").exists()
     assert f"{bad}: time column 'ds' line 4 has 'later', neither a number nor a date" in err
+    query = files / "text_query.csv"  # a query file reads no numbers: lines all the same
+    query.write_text("unique_id,ds\npatient_000,30\npatient_000,soon\n")
+    argv = ["predict", model_dir, files / "hist.parquet", "--query", query]
+    code, _, err = _run(capsys, *argv, "--static", files / "static.parquet", "-o", files / "q.csv")
+    assert code == 2 and f"{query}: time column 'ds' line 3 has 'soon'" in err, err
     mixed = files / "mixed_times.csv"
     mixed.write_text("unique_id,ds,HR\na,1,80\na,2024-01-01 10:00,81\n")
     code, _, err = _run(capsys, "fit", mixed, files / "m_mixed", "-q", *TINY.split())

@@ -60,7 +60,7 @@ class Table:
         self.time_col = keys[1] if len(keys) > 1 else None
         # Ids are labels, text in every file: as integers a CSV's "010" and "10" would be
         # one series, and one file's integer ids would not match another's text ones.
-        parquet = file_format(path, what) == "parquet"
+        parquet = self.parquet = file_format(path, what) == "parquet"
         self.columns = _parquet_columns(self.path) if parquet else _csv_columns(self.path)
         ids = [keys[0]] if keys and keys[0] in self.columns else []
         if parquet:
@@ -118,7 +118,7 @@ class Table:
         if neither.any():
             i = int(neither.arg_max())
             if whole:
-                where = f" line {i + 2}" if self.numeric else f" row {i}"
+                where = f" row {i}" if self.parquet else f" line {i + 2}"
             return (
                 f"{self.path}: time column {self.time_col!r}{where} has {times[i]!r}, neither "
                 "a number nor a date/time; write every time as a number or as an ISO 8601 "
