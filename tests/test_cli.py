@@ -584,3 +584,30 @@ def test_tiny_toy_file_fits_with_the_default_horizon(files, capsys):
     assert code == 0, err
     config = json.loads((files / "m_toy" / "config.json").read_text())
     assert config["fitted"]["horizon"] == 1.0, config["fitted"]  # model units: the median gap
+
+
+def test_text_time_edge_cases(files, capsys):
+    """An empty file is the library's 'empty' error; numbers stored as text in a Parquet
+    file are said to be that; evaluate matches text time keys as they are."""
+    empty = files / "empty.csv"
+    empty.write_text("unique_id,ds,HR\n")
+    code, _, err = _run(capsys, "fit", empty, files / "m_empty", "-q", *TINY.split())
+    assert code == 2 and "is empty (0 rows)" in err and "Traceback" not in err, err
+    text = files / "text_numbers.parquet"
+    pl.DataFrame({"unique_id": ["a", "a"], "ds": ["0", "1"], "HR": [80.0, 81.0]}).write_parquet(
+        text
+    )
+    code, _, err = _run(capsys, "fit", text, files / "m_textnum", "-q", *TINY.split())
+    assert code == 2 and "holds numbers stored as text" in err, err
+    keyed = files / "keyed.csv"
+    keyed.write_text("unique_id,ds,HR\na,t1,80\na,t2,81\n")
+    code, out, err = _run(capsys, "evaluate", keyed, keyed)
+    assert code == 0 and "HR" in out, err
+
+
+def test_row_note_only_when_rows_are_lines(files, capsys):
+    bad = files / "inf_chunked.csv"
+    bad.write_text("unique_id,ds,HR\na,0,80\na,1,81\nb,0,70\nb,2,inf\n")
+    argv = ["fit", bad, files / "m_infc", "-q", "--chunk-size", 1, *TINY.split()]
+    code, _, err = _run(capsys, *argv)
+    assert code == 2 and "inf" in err and "line n + 2" not in err, err

@@ -222,8 +222,24 @@ def test_a_horizon_shorter_than_every_gap_is_refused(data):
     # No training cutoff would have a target: an error, not a fit on zero losses.
     df, static_df = data
     model = s5ts.S5Forecaster(**(TINY | {"horizon": 1e-6}))
-    with pytest.raises(ValueError, match=r"horizon=1e-06 is shorter than every gap.*median gap"):
+    match = r"horizon=1e-06 \(.*\) is shorter than every gap.*median gap"
+    with pytest.raises(ValueError, match=match):
         model.fit(df, static_df)
+
+
+@pytest.mark.filterwarnings("ignore::s5ts.BaselineWarning")  # two training steps
+def test_the_default_horizon_reaches_the_training_series_next_events():
+    # Series "a" has gaps of 1 (the median gap of all series), the others gaps of 5. When
+    # "a" is held out (random_state=13), half the median span (2.5) is below every
+    # training gap: the default horizon is then the training series' median gap.
+    rows = [("a", float(t), 80.0 + t) for t in range(10)]
+    rows += [(k, float(t), 70.0) for k in "bcde" for t in (0, 5)]
+    df = pd.DataFrame(rows, columns=["unique_id", "ds", "HR"])
+    for seed in (13, 0, 1):
+        params = TINY | {"horizon": None, "folds": 1, "random_state": seed, "max_steps": 2}
+        model = s5ts.S5Forecaster(**params).fit(df)
+        assert model.horizon_ in (2.5, 5.0)
+    assert s5ts.S5Forecaster(**(params | {"random_state": 13})).fit(df).horizon_ == 5.0
 
 
 @pytest.mark.filterwarnings("ignore::s5ts.BaselineWarning")  # one training step

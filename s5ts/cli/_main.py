@@ -45,6 +45,7 @@ def main(argv=None) -> int:
         pl.exceptions.PolarsError,
     )
     command = argv[0] if argv else None
+    whole_files = True  # the library reads each file whole, not in --chunk-size chunks
     try:
         if command == DEMO:  # the demo parses its own options
             from .. import demo
@@ -64,6 +65,7 @@ def main(argv=None) -> int:
         if args.command is None:
             parser.print_help(sys.stderr)
             return 2
+        whole_files = not getattr(args, "chunk_size", None)
         from .._compilation_cache import cli_cache_enabled, enable_compilation_cache
         from .._sharding import initialize_distributed
 
@@ -76,7 +78,7 @@ def main(argv=None) -> int:
     except bad_input as err:
         text = first_line(err)
         if command != DEMO and from_library(err):
-            text = in_flags(text)
+            text = in_flags(text, rows_are_lines=whole_files)
         print(f"s5ts: error: {text}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

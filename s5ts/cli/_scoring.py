@@ -18,7 +18,8 @@ _BAND = re.compile(r"-(lo|hi)-[\d.]+$")  # `<target>-lo-<level>`: what only fore
 
 def score_files(forecasts, actuals, id_col: str = "unique_id", time_col: str = "ds") -> dict:
     keys = [id_col, time_col]
-    fc_table = _tables.Table(forecasts, "forecasts file", keys=keys, role="forecasts")
+    # Times are only matched here, as the files hold them: no check that they read as times.
+    fc_table = _tables.Table(forecasts, "forecasts file", keys=keys, role="forecasts", times=False)
     # the actuals' columns that are forecast are read as numbers; others as they are
     scored = [c for c in fc_table.columns if c not in keys]
     bands = [c for c in _tables.Table(actuals, "actuals file").columns if _BAND.search(c)]
@@ -27,7 +28,7 @@ def score_files(forecasts, actuals, id_col: str = "unique_id", time_col: str = "
             f"the actuals file has interval columns ({bands[0]!r}) and the forecasts file "
             "none: are the two swapped? evaluate takes FORECASTS, then ACTUALS"
         )
-    truth_table = _tables.Table(actuals, "actuals file", keys=keys, numeric=scored)
+    truth_table = _tables.Table(actuals, "actuals file", keys=keys, numeric=scored, times=False)
     fc, truth = fc_table.collect(), truth_table.collect()
     for frame, what in ((fc, "the forecasts file"), (truth, "the actuals file")):
         missing = [c for c in keys if c not in frame.columns]

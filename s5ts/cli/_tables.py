@@ -53,11 +53,20 @@ class Table:
     """
 
     def __init__(
-        self, path, what: str = "file", *, keys=(), numeric=None, role="targets", hint=None
+        self,
+        path,
+        what: str = "file",
+        *,
+        keys=(),
+        numeric=None,
+        role="targets",
+        hint=None,
+        times=True,
     ):
         check_input(path, what)
         self.path, self.role, self.hint = str(path), role, hint
-        self.time_col = keys[1] if len(keys) > 1 else None
+        # The time key, checked to read as times (`times=False`: a key only, as to evaluate)
+        self.time_col = keys[1] if len(keys) > 1 and times else None
         # Ids are labels, text in every file: as integers a CSV's "010" and "10" would be
         # one series, and one file's integer ids would not match another's text ones.
         parquet = self.parquet = file_format(path, what) == "parquet"
@@ -102,33 +111,33 @@ class Table:
                 raise
             raise ValueError(bad) from None
         if out.schema.get(self.time_col) == pl.String:
-            raise ValueError(self._text_times(out[self.time_col], whole=query is None))
+            bad = self._text_times(out[self.time_col], whole=query is None)
+            if bad is not None:
+                raise ValueError(bad)
         return out
 
-    def _text_times(self, times: pl.Series, whole: bool) -> str:
-        """What is wrong with a time column that neither numbers nor datetimes could read:
-        its first value that is neither (with its line when `whole` file was read)."""
+    def _text_times(self, times: pl.Series, whole: bool) -> str | None:
+        """What is wrong with a time column read as text: its first value that is neither
+        a number nor a date (its line when the `whole` file was read), numbers stored as
+        text, or a mix. None when it holds no time at all (the library says so)."""
         text = times.str.strip_chars()
-        neither = (
-            text.cast(pl.Float64, strict=False).is_null()
-            & ~text.str.contains(_DATE_LIKE)
-            & text.is_not_null()
-        )
-        where = ""
+        given = text.is_not_null() & (text != "")
+        if not given.any():
+            return None
+        number = text.cast(pl.Float64, strict=False).is_not_null()
+        neither = given & ~number & ~text.str.contains(_DATE_LIKE)
+        fix = "write every time as a number or as an ISO 8601 date/time (2026-12-03 10:00:00)"
+        head = f"{self.path}: time column {self.time_col!r}"
         if neither.any():
             i = int(neither.arg_max())
-            if whole:
-                where = f" row {i}" if self.parquet else f" line {i + 2}"
-            return (
-                f"{self.path}: time column {self.time_col!r}{where} has {times[i]!r}, neither "
-                "a number nor a date/time; write every time as a number or as an ISO 8601 "
-                "date/time (2026-12-03 10:00:00)"
-            )
+            where = (f" row {i}" if self.parquet else f" line {i + 2}") if whole else ""
+            return f"{head}{where} has {times[i]!r}, neither a number nor a date/time; {fix}"
+        if number.filter(given).all():
+            return f"{head} holds numbers stored as text; store them as numbers"
+        example = times.filter(given)[0]
         return (
-            f"{self.path}: time column {self.time_col!r} could not be read as one kind of "
-            f"time (e.g. {times[0]!r}): it mixes numbers and dates, or writes dates in a "
-            "format that is not recognised; write every time as a number or as an ISO 8601 "
-            "date/time (2026-12-03 10:00:00)"
+            f"{head} could not be read as one kind of time (e.g. {example!r}): it mixes "
+            f"numbers and dates, or writes dates in a format that is not recognised; {fix}"
         )
 
     def first_bad_number(self) -> str | None:

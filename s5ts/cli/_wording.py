@@ -45,9 +45,10 @@ _PYTHON_ONLY = (
 _ATTRIBUTES = {"horizon_ = ": "the model's --horizon ", "max_len_ = ": "the model's "}
 
 
-def in_flags(text: str) -> str:
+def in_flags(text: str, rows_are_lines: bool = False) -> str:
     """A library message in command-line words: `pass static_df` -> `pass --static`,
-    `id_col=` -> `--id-col`, `static_df` -> `the --static file`, `df` -> `the data file`."""
+    `id_col=` -> `--id-col`, `static_df` -> `the --static file`, `df` -> `the data file`;
+    `rows_are_lines`: the library read whole files, so its row n is a CSV's line n + 2."""
     names = {hp.name for hp in hyperparameters()} | {*_ARGS, "h", "freq", "level", "quantiles"}
 
     def word(m: re.Match) -> str:
@@ -78,8 +79,9 @@ def in_flags(text: str) -> str:
         lambda m: m[1] + " ".join(v.strip() for v in m[2].split(",")),
         _PYTHON_WORDS.sub(word, text),
     )
-    # The library counts rows of the frame it was given from 0; in a CSV that is line n + 2.
-    if _ROW_NUMBERS.search(text):
+    # The library counts rows of the frame it was given from 0; in a CSV that is line n + 2
+    # (not when it was given chunks of a file).
+    if rows_are_lines and _ROW_NUMBERS.search(text) and "within the chunk" not in text:
         end = "." if text.endswith(".") else ""
         text = text.removesuffix(".") + (
             " (rows count from 0 after the header: row n is line n + 2 of a CSV file)" + end

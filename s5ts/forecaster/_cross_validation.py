@@ -117,7 +117,8 @@ def _warn_no_history(panel, cuts, n_windows: int, step_size) -> None:
     """DataWarning when windows were asked for whose cutoff falls before their series'
     first event: they have no history, so they forecast nothing (a window with history
     but no event in it has nothing to score either, which is the data, not the request)."""
-    early = cuts < 0
+    # Series of one event have no window at all whatever the settings: not counted.
+    early = (cuts < 0)[panel.lengths >= 2]
     if not early.any():
         return
     n_series = int(early.any(axis=1).sum())
@@ -125,7 +126,7 @@ def _warn_no_history(panel, cuts, n_windows: int, step_size) -> None:
     warn(
         f"cross_validation: {int(early.sum())} of the {early.size} windows "
         f"({n_windows} per series) start before their series' first event, so they have "
-        f"no history and forecast nothing ({n_series} of {panel.n_series} series keep "
+        f"no history and forecast nothing ({n_series} of {len(early)} series keep "
         f"fewer windows than asked); pass fewer n_windows, a smaller h or {step}",
         DataWarning,
     )

@@ -169,9 +169,11 @@ def _fit(params, data: TrainingData, id_col, time_col, callbacks, checkpoint_dir
     if params["context"] is not None:
         context = to_model_span(time_scale, params["context"], "context")
     if params["horizon"] is None:
-        # At least one model unit (the median gap): a shorter default horizon would leave
-        # most training cutoffs with nothing to forecast.
-        horizon = max(float(0.5 * np.median(data.spans)), 1.0)
+        # At least the median gap between the training series' events (about one model
+        # unit): a shorter default horizon would leave most cutoffs nothing to forecast.
+        gaps = np.concatenate([np.diff(f.t) for f in data.shaped])
+        floor = float(np.median(gaps[gaps > 0])) if (gaps > 0).any() else 1.0
+        horizon = max(float(0.5 * np.median(data.spans)), floor)
     else:
         horizon = to_model_span(time_scale, params["horizon"], "horizon")
     network = params["network"]
@@ -181,11 +183,13 @@ def _fit(params, data: TrainingData, id_col, time_col, callbacks, checkpoint_dir
     windows = max_window_events(data.shaped, horizon)
     if windows == 0:
         typical = fmt_span(time_scale.to_raw_span_of_model(1.0))
+        given = params["horizon"] is not None
+        what = f"horizon={params['horizon']!r}" if given else "the default horizon"
         raise ValueError(
-            f"horizon={params['horizon']!r} is shorter than every gap between a series' "
-            "consecutive events, so no training cutoff has anything to forecast; pass a "
-            f"horizon of at least the typical gap (the median gap is {typical}), or leave "
-            "horizon unset"
+            f"{what} ({fmt_span(time_scale.to_raw_span_of_model(horizon))}) is shorter than "
+            "every gap between consecutive events of the training series, so no training "
+            "cutoff has anything to forecast; pass a horizon of at least the typical gap "
+            f"(the median gap is {typical})" + (", or leave horizon unset" if given else "")
         )
     n_queries = next_pow2(min(windows, layout.train_queries), 8)
     batch_size = params["batch_size"]
@@ -453,14 +457,15 @@ def _stop_error(
 
 def _val_batches(feats, horizon, context, max_len, batch_size, layout):
     # Fixed cutoffs: the last event at least one horizon before the series ends (the
-    # middle of a series shorter than that).
+    # last one before the middle of its span when that would be its first event).
     series, cuts, taus, ys = [], [], [], []
     for i, f in enumerate(feats):
         edge = f.t[-1] - horizon * (1 - 1e-9)  # robust to unit rounding
         c = max(int(np.searchsorted(f.t, edge, side="right")) - 1, 0)
         if c == 0 and len(f.t) >= 3:
-            # Spans less than a horizon after its first event: cut it at the middle
-            # instead, so that validation forecasts from some history, not from one event.
+            # Nothing but the first event a horizon before the end: cut at the middle of
+            # the span instead, so that validation forecasts from more than one event
+            # where the series allows.
             c = int(np.searchsorted(f.t, f.t[-1] / 2, side="right")) - 1
         q = queries_in_window(f, c, horizon)
         series += [i] * len(q)

@@ -133,9 +133,8 @@ class FittedForecaster:
                 duplicates=duplicates,
             )
         except (ValueError, TypeError) as err:
-            text = self.fitted_column_words(str(err))
-            if what != "df":
-                text = re.sub(r"\bdf\b", what, text)
+            text = str(err) if what == "df" else re.sub(r"\bdf\b", what, str(err))
+            text = self.fitted_column_words(text)
             if text == str(err):
                 raise
             raise type(err)(text) from None
