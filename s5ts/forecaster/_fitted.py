@@ -9,6 +9,7 @@ and load write every field by its declared type (`to_config` / `from_config`, th
 (scikit-learn's convention for fitted state).
 """
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -123,7 +124,7 @@ class FittedForecaster:
         when rows are left out and errors name `what`."""
         check_has_targets(df, self.target_cols, what)
         static_df = self._static_frame(static_df) if statics else None
-        try:
+        with self.reworded(what):
             panel, report = read_panel(
                 df,
                 static_df,
@@ -132,25 +133,27 @@ class FittedForecaster:
                 target_cols=self.target_cols,
                 duplicates=duplicates,
             )
-        except (ValueError, TypeError) as err:
-            text = str(err) if what == "df" else re.sub(r"\bdf\b", what, str(err))
-            text = self.fitted_column_words(text)
-            if text == str(err):
-                raise
-            raise type(err)(text) from None
         if report.excluded():
             warn(DataWarning.left_out(report, what))
         return with_time_kind(panel, self.time_scale.kind, what)
 
-    def fitted_column_words(self, message: str) -> str:
-        """A frame reader's message for a fitted forecaster: a missing column is fixed by
-        renaming it to the fitted one (fit's `id_col=` / `time_col=` are not arguments
-        here)."""
-        return message.replace(
-            MISSING_COLUMNS_HINT,
-            f"Rename them to the columns the forecaster was fitted with (id column "
-            f"{self.id_col!r}, time column {self.time_col!r}).",
-        )
+    @contextlib.contextmanager
+    def reworded(self, what: str = "df"):
+        """Re-raise a frame reader's ValueError / TypeError in this forecaster's words: the
+        frame named `what` instead of `df`, and a missing column fixed by renaming it to
+        the fitted one (fit's `id_col=` / `time_col=` are not arguments here)."""
+        try:
+            yield
+        except (ValueError, TypeError) as err:
+            text = str(err) if what == "df" else re.sub(r"\bdf\b", what, str(err))
+            text = text.replace(
+                MISSING_COLUMNS_HINT,
+                f"Rename them to the columns the forecaster was fitted with (id column "
+                f"{self.id_col!r}, time column {self.time_col!r}).",
+            )
+            if text == str(err):
+                raise
+            raise type(err)(text) from None
 
     def _static_frame(self, static_df):
         """`static_df`'s fitted covariate columns by name (others are not used), or None."""

@@ -75,13 +75,8 @@ def query_rows(fitted, like, last, query_df, h, freq, where: str):
     `h`-step grid of `freq` after each series' `last` time (S,) (raw). `like` gives the ids
     and time dtype; `where` says where the last times come from, for the error."""
     if query_df is not None:
-        try:
+        with fitted.reworded():
             series, raw = read_queries(query_df, like)
-        except ValueError as err:
-            text = fitted.fitted_column_words(str(err))
-            if text == str(err):
-                raise
-            raise ValueError(text) from None
     else:
         series, raw = _grid(fitted.time_scale, like, last, h, freq)
     early = raw <= last[series]
