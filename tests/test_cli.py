@@ -555,6 +555,10 @@ def test_text_times_name_the_line_and_value(files, model_dir, capsys):
     code, _, err = _run(capsys, "fit", bad, files / "m_text", "-q", *TINY.split())
     assert code == 2 and not (files / "m_text").exists()
     assert f"{bad}: time column 'ds' line 4 has 'later', neither a number nor a date" in err
+    # a fit that reads the file in chunks says the same, not the library's Python advice
+    argv = ["fit", bad, files / "m_text_chunked", "-q", "--chunk-size", 1, *TINY.split()]
+    code, _, err = _run(capsys, *argv)
+    assert code == 2 and "line 4 has 'later'" in err and "pd.to_datetime" not in err, err
     query = files / "text_query.csv"  # a query file reads no numbers: lines all the same
     query.write_text("unique_id,ds\npatient_000,30\npatient_000,soon\n")
     argv = ["predict", model_dir, files / "hist.parquet", "--query", query]

@@ -55,6 +55,7 @@ def fit(args) -> int:
             )
         table = _tables.Table(args.data, "training file", keys=keys, **numbers)
         table.require(keys, "the training file")
+        table.check_times()
         df = table.lf
     else:
         df = _tables.read(args.data, "training file", keys=keys, **numbers)

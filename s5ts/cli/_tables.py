@@ -116,6 +116,17 @@ class Table:
                 raise ValueError(bad)
         return out
 
+    def check_times(self) -> None:
+        """Raise the command line's error for a time column read as text, without
+        collecting the file: for a fit that reads it in chunks (`--chunk-size`). Only the
+        time column is read, and only when it is text, which the fit would refuse."""
+        if self.time_col is None or self.lf.collect_schema().get(self.time_col) != pl.String:
+            return
+        times = self.lf.select(self.time_col).collect(engine="streaming")[self.time_col]
+        bad = self._text_times(times, whole=True)
+        if bad is not None:
+            raise ValueError(bad)
+
     def _text_times(self, times: pl.Series, whole: bool) -> str | None:
         """What is wrong with a time column read as text: its first value that is neither
         a number nor a date (its line when the `whole` file was read), numbers stored as
