@@ -15,8 +15,8 @@ from ._errors import (
 )
 from ._estimator import S5Forecaster as S5Forecaster
 from ._fitted import Architecture as Architecture, FittedForecaster as FittedForecaster
+from ._forecast_state import ForecastState as ForecastState
 from ._hyperparameters import (
     Hyperparameter as Hyperparameter,
     hyperparameters as hyperparameters,
 )
-from ._online import ForecastState as ForecastState

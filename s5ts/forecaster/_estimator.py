@@ -21,8 +21,9 @@ from ._cross_validation import cross_validation
 from ._errors import NotFittedError
 from ._fit import fit
 from ._fitted import FittedForecaster, Runtime
+from ._forecast_state import ForecastState
 from ._json import decode_option, encode_option
-from ._online import ForecastState, init_state, predict_from_state, update
+from ._online import init_state, predict_from_state, update
 from ._persistence import UNNAMED_IN_OLDER_FILES, from_payload, load, save, to_payload
 from ._predict import predict
 

@@ -6,93 +6,25 @@ each target was last observed, LOCF, running sums and counts, the recent mean's 
 sums, statics). An update computes the new events' features from that carry with
 `continue_features` — the code `series_features` runs over a whole history — and scans
 only them, from the stored states. Padding is an exact no-op in the scan, so series with
-different numbers of new events share one batch. A forecast steps one virtual query event
-from the state through `ForecastNet.decode`, the head `predict` runs, so streamed
-forecasts equal `predict` on the full history (to float rounding) at the cost of the new
-events only.
+different numbers of new events share one batch. A forecast decodes queries from the
+stored states with the head `predict` runs, so streamed forecasts equal `predict` on the
+full history (to float rounding) at the cost of the new events only. How each network
+layout encodes and decodes is in `_streams`.
 
 Every function here maps (fitted forecaster, state, frame) to a new state or frame; a
 state is never changed in place (its arrays are read-only).
 """
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
-from jaxtyping import Complex, Float, Int64, Shaped
+from jaxtyping import Int64
 
-from ..batching import (
-    FIRST_GAP,
-    Carry,
-    SeriesFeatures,
-    VariableBatch,
-    continue_features,
-    next_pow2,
-    recent_mean,
-    variable_tokens,
-)
+from ..batching import FIRST_GAP, Carry, continue_features
 from ..data import Panel, fmt_ids, make_frame
-from ..network import (
-    VariableClocks,
-    decode_batch,
-    decode_variables,
-    encode_batch,
-    encode_variables,
-)
+from ._forecast_state import ForecastState
 from ._predict import check_query_columns, check_request, columns_from_scaled, query_rows, warn_far
-
-
-QUERY_BATCH = 256  # most query rows per network call (padded to a power of two below it)
-
-
-@dataclass(frozen=True, eq=False, repr=False)
-class ForecastState:
-    """The streaming state of S series (C targets, K statics); immutable.
-
-    Made by `S5Forecaster.init_state`, advanced by `S5Forecaster.update` (which returns a
-    new state) and read by `S5Forecaster.predict_from_state`. It carries the whole history
-    of every series: nothing is forgotten or cut. Model-unit times are the forecaster's
-    time scale, counted from each series' first event. It records the fingerprint of the
-    model that made it: it serves that model and its saved / loaded or pickled copies only.
-    """
-
-    states: tuple[Complex[np.ndarray, "series ..."], ...]  # per block, after the last event
-    first: Shaped[np.ndarray, " series"]  # raw time of the first event
-    last: Shaped[np.ndarray, " series"]  # raw time of the last event
-    t: Float[np.ndarray, " series"]  # model-unit time of the last event
-    seen_at: Float[np.ndarray, "series targets"]  # model-unit time last observed; NaN: never
-    locf: Float[np.ndarray, "series targets"]  # last observed value (scaled); 0: never
-    total: Float[np.ndarray, "series targets"]  # sum of the observed values (scaled)
-    count: Int64[np.ndarray, "series targets"]  # number of observed values
-    # The recent mean's numerator and denominator at the last event (`recent_sums`).
-    recent_total: Float[np.ndarray, "series targets"]
-    recent_weight: Float[np.ndarray, "series targets"]
-    static: Float[np.ndarray, "series statics"]  # normalised static covariates
-    n_events: Int64[np.ndarray, " series"]  # events encoded so far
-    # A Panel without events: the ids (sorted), column names, time and id dtypes and frame
-    # backend, to read queries and build frames exactly as `predict` does.
-    template: Panel
-    fingerprint: str  # the model's (`FittedForecaster.fingerprint`): states are per model
-
-    def __post_init__(self):
-        arrays = (self.first, self.last, self.t, self.seen_at, self.locf, self.total, self.count)
-        arrays += (self.recent_total, self.recent_weight)
-        for a in (*self.states, *arrays, self.static, self.n_events, self.template.ids):
-            a.flags.writeable = False
-
-    @property
-    def ids(self) -> np.ndarray:
-        """(S,) the series ids, sorted."""
-        return self.template.ids
-
-    @property
-    def n_series(self) -> int:
-        return len(self.ids)
-
-    def __repr__(self) -> str:
-        return (
-            f"ForecastState(n_series={self.n_series}, n_events={int(self.n_events.sum())}, "
-            f"targets={list(self.template.target_cols)})"
-        )
+from ._streams import stream_of
 
 
 def init_state(fitted, runtime, df, static_df, context) -> ForecastState:
@@ -108,7 +40,7 @@ def init_state(fitted, runtime, df, static_df, context) -> ForecastState:
     s, c = panel.n_series, len(fitted.target_cols)
     first = panel.times[panel.indptr[:-1]]
     empty = ForecastState(
-        states=tuple(np.asarray(a) for a in _zero_states(fitted, s)),
+        states=tuple(np.asarray(a) for a in stream_of(fitted).zero_states(fitted, s)),
         first=first,
         last=first,
         # "Before the first event": its gap comes out as FIRST_GAP, as in series_features.
@@ -166,7 +98,7 @@ def predict_from_state(fitted, state: ForecastState, query_df, h, freq, level, q
     series, raw = query_rows(fitted, like, state.last, query_df, h, freq, "in the state")
     tau = fitted.time_scale.offsets(raw, state.last[series])
     warn_far(fitted, tau)
-    mean, scale = _forecast(fitted, state, series, tau)
+    mean, scale = stream_of(fitted).forecast(fitted, state, series, tau)
     cols = {like.id_col: like.ids[series], like.time_col: raw}
     cols.update(columns_from_scaled(fitted, like, series, mean, scale, level, quantiles))
     return make_frame(cols, like=like)
@@ -192,10 +124,7 @@ def _advance(
         t_last[r], seen_at[r], locf[r], total[r], count[r], r_total[r], r_weight[r] = after
         feats.append(f), before.append(carry.seen_at)
     old = tuple(s[rows] for s in state.states)
-    if isinstance(fitted.architecture.network, VariableClocks):
-        encoded = _encode_variables(fitted, old, feats, before, batch_size)
-    else:
-        encoded = _encode(fitted, old, [f.x for f in feats], [f.dt for f in feats], batch_size)
+    encoded = stream_of(fitted).encode(fitted, old, feats, before, batch_size)
     states = tuple(s.copy() for s in state.states)
     for s, e in zip(states, encoded, strict=True):
         s[rows] = e
@@ -217,162 +146,13 @@ def _advance(
     )
 
 
-def _encode(fitted, states, xs: list[np.ndarray], dts: list[np.ndarray], batch_size: int):
-    """Per-block states (n, ...) after scanning series i's events xs[i] (m_i, F), dts[i].
-
-    Shapes come in powers of two (series up to `batch_size`, events up to `max_len_`,
-    longer runs in windows carrying the state), so a stream of updates compiles a few
-    shapes once and then reuses them.
-    """
-    out = [np.empty_like(s) for s in states]
-    width = min(next_pow2(max(len(d) for d in dts)), fitted.max_len)
-    n_f = xs[0].shape[1]
-    for start in range(0, len(xs), batch_size):
-        group = np.arange(start, min(start + batch_size, len(xs)))
-        b = min(next_pow2(len(group)), batch_size)
-        carry = tuple(_pad_rows(s[group], b) for s in states)
-        for w in range(0, max(len(dts[i]) for i in group), width):
-            x = np.zeros((b, width, n_f), np.float32)
-            dt = np.zeros((b, width), np.float32)
-            valid = np.zeros((b, width), bool)
-            for j, i in enumerate(group):
-                m = len(dts[i][w : w + width])
-                x[j, :m], dt[j, :m], valid[j, :m] = xs[i][w : w + m], dts[i][w : w + m], True
-            carry = encode_batch(fitted.model, x, dt, valid, carry)
-        for o, c in zip(out, carry, strict=True):
-            o[group] = np.asarray(c)[: len(group)]
-    return out
-
-
-def _forecast(fitted, state: ForecastState, series, tau):
-    """Means and scales (R, C), scaled units, of queries `tau` after series' last events."""
-    if isinstance(fitted.architecture.network, VariableClocks):
-        return _forecast_variables(fitted, state, series, tau)
-    n_f = fitted.n_features
-    xq = np.zeros((len(series), n_f), np.float32)
-    for s in np.unique(series):
-        at = np.flatnonzero(series == s)
-        xq[at] = _at_last_event(state, s).query(0, tau[at])
-    n_t = len(fitted.target_cols)
-    level, recent = state.total / np.maximum(state.count, 1), _recent(state)
-    mean, scale = np.zeros((len(series), n_t)), np.zeros((len(series), n_t))
-    for start in range(0, len(series), QUERY_BATCH):
-        at = np.arange(start, min(start + QUERY_BATCH, len(series)))
-        b = next_pow2(len(at))
-        # One query slot per row: each row steps from its own series' state.
-        m, s = decode_batch(
-            fitted.model,
-            tuple(_pad_rows(a[series[at]], b) for a in state.states),
-            _pad_rows(xq[at], b)[:, None],
-            _pad_rows(tau[at].astype(np.float32), b)[:, None],
-            _pad_rows(state.locf[series[at]].astype(np.float32), b),
-            _pad_rows(level[series[at]].astype(np.float32), b),
-            _pad_rows(recent[series[at]].astype(np.float32), b),
-        )
-        mean[at], scale[at] = np.asarray(m)[: len(at), 0], np.asarray(s)[: len(at), 0]
-    return mean, scale
-
-
-def _zero_states(fitted, n: int):
-    """Every block's state before any event, for `n` series."""
-    if isinstance(fitted.architecture.network, VariableClocks):
-        return fitted.model.init_state((n, fitted.architecture.n_targets))
-    return fitted.model.init_state((n,))
-
-
-def _encode_variables(fitted, states, feats: list[SeriesFeatures], before, batch_size: int):
-    """Per-block, per-variable states (n, C, ...) after each series' new events `feats[i]`
-    (each variable continues from its own stored state; `before[i]` (C,): when each
-    variable was last observed before them). Every observation is kept: none is cut."""
-    n_t = fitted.architecture.n_targets
-    out = [np.empty_like(s) for s in states]
-    tokens = [
-        variable_tokens(f, 0, len(f.t), len(f.t), seen_at=b)
-        for f, b in zip(feats, before, strict=True)
-    ]
-    for start in range(0, len(feats), batch_size):
-        group = np.arange(start, min(start + batch_size, len(feats)))
-        b = min(next_pow2(len(group)), batch_size)
-        most = max(int(np.bincount(tokens[i][0], minlength=n_t).max(initial=0)) for i in group)
-        k = next_pow2(max(most, 1))
-        batch = VariableBatch.empty(b, n_t, k, len(feats[group[0]].static), 1)
-        for j, i in enumerate(group):
-            v, slot, tok, gap = tokens[i]
-            batch.obs[j, v, slot], batch.dt[j, v, slot], batch.valid[j, v, slot] = tok, gap, True
-            batch.static[j] = feats[i].static
-        carry = tuple(_pad_rows(s[group], b) for s in states)
-        carry = encode_variables(fitted.model, batch, carry)
-        for o, c in zip(out, carry, strict=True):
-            o[group] = np.asarray(c)[: len(group)]
-    return out
-
-
-def _forecast_variables(fitted, state: ForecastState, series, tau):
-    """`_forecast` for the per-variable-clock network: one query row per network row."""
-    n_t = len(fitted.target_cols)
-    seen = ~np.isnan(state.seen_at)
-    since = np.where(seen, state.t[:, None] - state.seen_at, state.t[:, None] + FIRST_GAP)
-    level, recent = state.total / np.maximum(state.count, 1), _recent(state)
-    mean, scale = np.zeros((len(series), n_t)), np.zeros((len(series), n_t))
-    for start in range(0, len(series), QUERY_BATCH):
-        at = np.arange(start, min(start + QUERY_BATCH, len(series)))
-        b = next_pow2(len(at))
-        rows = series[at]
-        batch = VariableBatch.empty(b, n_t, 1, state.static.shape[1], 1)._replace(
-            since=_pad_rows(since[rows].astype(np.float32), b),
-            seen=_pad_rows(seen[rows], b),
-            t_cut=_pad_rows(state.t[rows].astype(np.float32), b),
-            static=_pad_rows(state.static[rows].astype(np.float32), b),
-            tau=_pad_rows(tau[at].astype(np.float32), b)[:, None],
-            locf=_pad_rows(state.locf[rows].astype(np.float32), b),
-            level=_pad_rows(level[rows].astype(np.float32), b),
-            recent=_pad_rows(recent[rows].astype(np.float32), b),
-        )
-        states = tuple(_pad_rows(a[rows], b) for a in state.states)
-        m, s = decode_variables(fitted.model, states, batch)
-        mean[at], scale[at] = np.asarray(m)[: len(at), 0], np.asarray(s)[: len(at), 0]
-    return mean, scale
-
-
-def _at_last_event(state: ForecastState, i: int | np.integer) -> SeriesFeatures:
-    # Series i as a one-event SeriesFeatures, so that its own `query` builds the query
-    # features (it reads t, since, locf, seen, level and static; x, dt and y are empty).
-    seen = ~np.isnan(state.seen_at[i])
-    since = np.where(seen, state.t[i] - state.seen_at[i], state.t[i] + FIRST_GAP)
-    level = state.total[i] / np.maximum(state.count[i], 1)
-    n_t = state.locf.shape[1]
-    return SeriesFeatures(
-        t=state.t[i : i + 1],
-        x=np.zeros((0, 0), np.float32),
-        dt=np.zeros(0, np.float32),
-        y=np.zeros((0, n_t), np.float32),
-        locf=state.locf[i : i + 1].astype(np.float32),
-        since=since[None],
-        seen=seen[None],
-        level=level[None].astype(np.float32),
-        recent=recent_mean(state.recent_total[i], state.recent_weight[i])[None].astype(np.float32),
-        static=state.static[i].astype(np.float32),
-    )
-
-
-def _recent(state: ForecastState) -> np.ndarray:
-    """(S, C) each series' recent mean at its last event (0 where never observed), as
-    `continue_features` computes it."""
-    return recent_mean(state.recent_total, state.recent_weight)
-
-
-def _pad_rows(a: np.ndarray, b: int) -> np.ndarray:
-    # Zero rows up to b: a zero state with no valid event stays zero, and is discarded.
-    return np.concatenate([a, np.zeros((b - len(a), *a.shape[1:]), a.dtype)])
-
-
 def _check_state(fitted, state) -> None:
     if not isinstance(state, ForecastState):
         raise TypeError(
             f"state must be a ForecastState from init_state or update, got {type(state)!r}"
         )
     shapes = tuple(a.shape[1:] for a in state.states)
-    mine = tuple(a.shape[1:] for a in _zero_states(fitted, 1))
+    mine = tuple(a.shape[1:] for a in stream_of(fitted).zero_states(fitted, 1))
     if (
         state.template.target_cols != fitted.target_cols
         or state.static.shape[1] != len(fitted.static_mean)
