@@ -92,13 +92,17 @@ def _model():
     return arch.build(jax.random.key(0))
 
 
+# The whole batch's loss and gradient, compiled (op by op it takes most of a minute).
+_whole_batch = eqx.filter_jit(eqx.filter_value_and_grad(batch_loss))
+
+
 def test_grouped_loss_and_gradient_equal_the_whole_batch(feats):
     model = _model()
     one = sample_batch(feats, np.random.default_rng(11), **OPTIONS)
     parts = sample_groups(feats, np.random.default_rng(11), groups=4, **OPTIONS)
     weights = np.array([1.0, 0.5, 2.0], np.float32)
     for loss in (s5ts.GaussianNLL(), s5ts.SquaredError()):
-        want, want_g = eqx.filter_value_and_grad(batch_loss)(model, one, None, loss, weights)
+        want, want_g = _whole_batch(model, one, None, loss, weights)
         shares = target_shares(parts, weights)
         got, got_g = 0.0, None
         for p, s in zip(parts, shares, strict=True):

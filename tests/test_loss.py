@@ -31,6 +31,11 @@ def fitted_and_batch():
     return est, batch
 
 
+# Compiled: op by op, a loss and its gradient take seconds each on the CPU.
+_loss = eqx.filter_jit(batch_loss)
+_grad = eqx.filter_jit(eqx.filter_grad(batch_loss))
+
+
 def _forward(model, b):
     return model.batched(b.x, b.dt, b.valid, b.xq, b.tau, b.locf, b.level, b.recent)
 
@@ -50,7 +55,7 @@ def test_losses_match_numpy_reference(fitted_and_batch, weighted):
     nll = (wm * (0.5 * z**2 + np.log(scale) + 0.5 * math.log(2 * math.pi))).sum() / wm.sum()
     weights = np.float32(w) if weighted else None
     for loss, want in ((s5ts.GaussianNLL(), nll), (s5ts.SquaredError(), sq + nll)):
-        got = float(batch_loss(model, b, None, loss, weights))
+        got = float(_loss(model, b, None, loss, weights))
         np.testing.assert_allclose(got, want, rtol=1e-5)
 
 
@@ -65,9 +70,9 @@ def test_mse_loss_mean_gradient_is_the_squared_error_alone(fitted_and_batch):
     def last(g):
         return np.asarray(g.head.layers[-1].weight)
 
-    g_mse = last(eqx.filter_grad(batch_loss)(model, b, None, s5ts.SquaredError()))
-    g_nll = last(eqx.filter_grad(batch_loss)(model, b, None, s5ts.GaussianNLL()))
-    g_sq = last(eqx.filter_grad(sq_only)(model))
+    g_mse = last(_grad(model, b, None, s5ts.SquaredError()))
+    g_nll = last(_grad(model, b, None, s5ts.GaussianNLL()))
+    g_sq = last(eqx.filter_jit(eqx.filter_grad(sq_only))(model))
     # The head's rows are [residual (c), scale (c), blend logits (4c)]. The mean's rows
     # (residual and logits) get exactly the squared-error gradient; the scale rows get the
     # NLL's (which the squared error leaves at zero), so the intervals are still fitted.
@@ -137,6 +142,6 @@ def test_training_batch_shape_tiers_do_not_change_the_loss(fitted_and_batch):
     full = assemble(*args, ys, length=256, n_queries=64, context=None)
     assert half.mask.sum() == full.mask.sum() > 0
     for loss in (s5ts.GaussianNLL(), s5ts.SquaredError()):
-        a = float(batch_loss(model, half, None, loss))
-        b = float(batch_loss(model, full, None, loss))
+        a = float(_loss(model, half, None, loss))
+        b = float(_loss(model, full, None, loss))
         np.testing.assert_allclose(a, b, rtol=1e-5)
