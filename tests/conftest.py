@@ -6,8 +6,13 @@ import pytest
 
 
 # The command line turns on JAX's persistent compilation cache; keep the suite's out of
-# the user's home directory.
-os.environ.setdefault("S5TS_CACHE_DIR", tempfile.mkdtemp(prefix="s5ts-test-cache-"))
+# the user's home directory, one per pytest-xdist worker (JAX writes entries without a
+# lock, so a worker could read one that another is still writing).
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+if _WORKER is not None:
+    os.environ["S5TS_CACHE_DIR"] = tempfile.mkdtemp(prefix=f"s5ts-test-cache-{_WORKER}-")
+else:
+    os.environ.setdefault("S5TS_CACHE_DIR", tempfile.mkdtemp(prefix="s5ts-test-cache-"))
 
 
 def pytest_configure(config):

@@ -31,6 +31,10 @@ def files(tmp_path_factory):
     future = df.filter(pl.col("ds") > 16.0)
     future.write_csv(root / "future.csv")
     future.select("unique_id", "ds").write_parquet(root / "query.parquet")
+    # A forecasts file with interval columns, for errors that need one (each test makes
+    # what it reads: under pytest-xdist another test's outputs may be on another worker)
+    band = [pl.col("HR").alias("HR-lo-50"), pl.col("HR").alias("HR-hi-50")]
+    future.select("unique_id", "ds", "HR", *band).write_parquet(root / "banded.parquet")
     return root
 
 
@@ -193,8 +197,11 @@ def test_target_cols_hint_only_for_a_left_over_name(files, capsys):
             ["predict", "{d}/model", "{d}/hist.parquet", "--h", "2", "-o", "{d}/x.csv"],
             "pass --static with those columns",
         ),
-        (["evaluate", "{d}/fc.parquet", "{d}/future.csv", "--time-col", "t"], "no column(s) ['t']"),
-        (["evaluate", "{d}/future.csv", "{d}/fc.parquet"], "are the two swapped?"),
+        (
+            ["evaluate", "{d}/banded.parquet", "{d}/future.csv", "--time-col", "t"],
+            "no column(s) ['t']",
+        ),
+        (["evaluate", "{d}/future.csv", "{d}/banded.parquet"], "are the two swapped?"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
     ],
 )

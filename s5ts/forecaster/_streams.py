@@ -73,7 +73,7 @@ def _encode_shared(fitted, states, feats: list[SeriesFeatures], before, batch_si
     """Per-block states (n, ...) after scanning each series' new events `feats[i]` from
     its stored state (`before` is unused: one clock for all variables).
 
-    Shapes come in powers of two (series up to `batch_size`, events up to `max_len_`,
+    Shapes come in powers of two (series up to `batch_size`, events up to `fitted.max_len`,
     longer runs in windows carrying the state), so a stream of updates compiles a few
     shapes once and then reuses them.
     """
