@@ -111,9 +111,7 @@ class Table:
                 raise
             raise ValueError(bad) from None
         if out.schema.get(self.time_col) == pl.String:
-            bad = self._text_times(out[self.time_col], whole=query is None)
-            if bad is not None:
-                raise ValueError(bad)
+            self._refuse_text_times(out[self.time_col], whole=query is None)
         return out
 
     def check_times(self) -> None:
@@ -123,18 +121,17 @@ class Table:
         if self.time_col is None or self.lf.collect_schema().get(self.time_col) != pl.String:
             return
         times = self.lf.select(self.time_col).collect(engine="streaming")[self.time_col]
-        bad = self._text_times(times, whole=True)
-        if bad is not None:
-            raise ValueError(bad)
+        self._refuse_text_times(times, whole=True)
 
-    def _text_times(self, times: pl.Series, whole: bool) -> str | None:
-        """What is wrong with a time column read as text: its first value that is neither
-        a number nor a date (its line when the `whole` file was read), numbers stored as
-        text, or a mix. None when it holds no time at all (the library says so)."""
+    def _refuse_text_times(self, times: pl.Series, whole: bool) -> None:
+        """ValueError saying what is wrong with a time column read as text: its first
+        value that is neither a number nor a date (its line when the `whole` file was
+        read), numbers stored as text, or a mix. Nothing when it holds no time at all (the
+        library says so)."""
         text = times.str.strip_chars()
         given = text.is_not_null() & (text != "")
         if not given.any():
-            return None
+            return
         number = text.cast(pl.Float64, strict=False).is_not_null()
         neither = given & ~number & ~text.str.contains(_DATE_LIKE)
         fix = "write every time as a number or as an ISO 8601 date/time (2026-12-03 10:00:00)"
@@ -142,11 +139,13 @@ class Table:
         if neither.any():
             i = int(neither.arg_max())
             where = (f" row {i}" if self.parquet else f" line {i + 2}") if whole else ""
-            return f"{head}{where} has {times[i]!r}, neither a number nor a date/time; {fix}"
+            raise ValueError(
+                f"{head}{where} has {times[i]!r}, neither a number nor a date/time; {fix}"
+            )
         if number.filter(given).all():
-            return f"{head} holds numbers stored as text; store them as numbers"
+            raise ValueError(f"{head} holds numbers stored as text; store them as numbers")
         example = times.filter(given)[0]
-        return (
+        raise ValueError(
             f"{head} could not be read as one kind of time (e.g. {example!r}): it mixes "
             f"numbers and dates, or writes dates in a format that is not recognised; {fix}"
         )
