@@ -303,6 +303,7 @@ def test_fitted_spans_are_in_the_data_units(fitted, aware):
     assert fitted.horizon_ == pytest.approx(12.0) and fitted.context_ is None
     assert fitted.fitted_.horizon != pytest.approx(12.0)  # model units stay inside
     assert aware.horizon_ == np.timedelta64(12 * 3600, "s")
+    assert np.datetime_data(aware.horizon_.dtype) == ("h", 1)  # 12 h, not 4.32e13 ns
     windowed = copy.copy(fitted)
     windowed.fitted_ = fitted.fitted_.replace(context=fitted.fitted_.horizon / 2)
     assert windowed.context_ == pytest.approx(6.0)

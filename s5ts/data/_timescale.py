@@ -283,13 +283,14 @@ class TimeScale:
 
         **Returns:**
 
-        A `numpy.timedelta64` (ns, rounded) for datetime / timedelta times, else a float in
-        the data's time unit.
+        A `numpy.timedelta64` for datetime / timedelta times (rounded to the nanosecond, in
+        the coarsest unit that holds it exactly: `24 h` prints as hours, not as 8.64e13
+        ns), else a float in the data's time unit.
         """
         self._check()
         raw = float(span) * float(self.unit)
         if self.kind.is_temporal:
-            return np.timedelta64(int(round(raw)), "ns")
+            return _coarsest(int(round(raw)))
         return raw
 
     def raw_at(
@@ -348,3 +349,15 @@ class TimeScale:
         return (
             f"TimeScale(unit={self.unit!r}, kind={None if self.kind is None else self.kind.kind!r})"
         )
+
+
+_UNITS_NS = (("D", 86_400 * 10**9), ("h", 3_600 * 10**9), ("m", 60 * 10**9), ("s", 10**9))
+_UNITS_NS += (("ms", 10**6), ("us", 10**3))
+
+
+def _coarsest(ns: int) -> np.timedelta64:
+    # numpy compares and adds timedeltas across units exactly, so only the repr changes
+    for unit, size in _UNITS_NS:
+        if ns % size == 0:
+            return np.timedelta64(ns // size, unit)
+    return np.timedelta64(ns, "ns")
