@@ -14,8 +14,8 @@ import dataclasses
 import warnings
 
 import polars as pl
-from tqdm.auto import tqdm
 
+from .._progress import progress_bar
 from ..forecaster import DataWarning, ExtrapolationWarning
 from . import _tables
 
@@ -74,7 +74,7 @@ def predict_file(
         ]
         n_series = len(ids)
 
-    bar = tqdm(
+    bar = progress_bar(
         total=n_series,
         disable=not progress or chunk_size is None,
         desc="s5ts predict",

@@ -15,8 +15,8 @@ import equinox as eqx
 import jax
 import numpy as np
 import optax
-from tqdm.auto import tqdm
 
+from .._progress import progress_bar
 from .._sharding import data_mesh, replicate, shard_batch
 from ..batching import AnyBatch, built_ahead
 from ._average import average_decay, moving_average
@@ -171,7 +171,7 @@ def train(
         if ema_decay > 0:
             moving_average(state.average, state.model, np.float32(ema_decay))
         release_free_memory()
-    bar = tqdm(
+    bar = progress_bar(
         total=max_steps,
         initial=state.step,
         disable=not verbose,
