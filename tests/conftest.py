@@ -1,4 +1,7 @@
+import atexit
+import functools
 import os
+import shutil
 import tempfile
 
 import jax
@@ -7,12 +10,12 @@ import pytest
 
 # The command line turns on JAX's persistent compilation cache; keep the suite's out of
 # the user's home directory, one per pytest-xdist worker (JAX writes entries without a
-# lock, so a worker could read one that another is still writing).
+# lock, so a worker could read one that another is still writing), and remove it after.
 _WORKER = os.environ.get("PYTEST_XDIST_WORKER")
-if _WORKER is not None:
-    os.environ["S5TS_CACHE_DIR"] = tempfile.mkdtemp(prefix=f"s5ts-test-cache-{_WORKER}-")
-else:
-    os.environ.setdefault("S5TS_CACHE_DIR", tempfile.mkdtemp(prefix="s5ts-test-cache-"))
+if _WORKER is not None or "S5TS_CACHE_DIR" not in os.environ:
+    _CACHE = tempfile.mkdtemp(prefix=f"s5ts-test-cache-{_WORKER or 'main'}-")
+    os.environ["S5TS_CACHE_DIR"] = _CACHE
+    atexit.register(functools.partial(shutil.rmtree, _CACHE, ignore_errors=True))
 
 
 def pytest_configure(config):
