@@ -100,7 +100,8 @@ class S5Forecaster:
     - `duplicates`: rows with the same (id, time) in any frame read: `"raise"`, or
       aggregate them per variable with `"mean"` or `"last"`.
     - `random_state`: int seed for every random choice.
-    - `verbose`: show a progress bar.
+    - `verbose`: show a progress bar (redrawn every 30 s, not ten times a second, when
+      stderr is a log file or a pipe rather than a terminal).
     """
 
     # The public methods check their arguments themselves (`_checks`), with messages in
