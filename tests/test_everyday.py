@@ -372,14 +372,15 @@ def test_fingerprint_is_of_the_config_and_the_weights(fitted):
 
 def test_the_progress_bar_is_not_redrawn_ten_times_a_second_into_a_log(data, capsys):
     # pytest's captured stderr is a file, as a batch job's log is: tqdm's default redraws
-    # (each another `\r` frame on the same line there) came to ten in a fit this short
+    # (each another `\r` frame on the same line there) came to 14 in this fit of seconds;
+    # now the first frame, and one per 30 s on a slow machine
     df, static_df = data
     s5ts.S5Forecaster(**TINY | {"max_steps": 200, "eval_every": 50, "verbose": True}).fit(
         df, static_df
     )
     log = capsys.readouterr().err
     assert "s5ts fit: validation MSE" in log  # the summary is still written
-    assert 1 <= log.count("/200 [") <= 2
+    assert 1 <= log.count("/200 [") <= 3
 
 
 # -- frames as users have them ------------------------------------------------------------
