@@ -49,25 +49,29 @@ np.savez(out, fc=fc.drop(columns=["unique_id", "ds"]).to_numpy(), error=error,
 """
 
 
-def _run(tmp_path, n_dev: int, net: str = "shared") -> dict:
-    out = tmp_path / f"run{n_dev}{net}.npz"
-    env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={n_dev}")
-    env["JAX_PLATFORMS"] = "cpu"
-    proc = subprocess.run(
-        [sys.executable, "-c", _SCRIPT, str(out), str(n_dev), net],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    with np.load(out) as z:
-        return {k: z[k] for k in z.files}
+def _runs(tmp_path, net: str, devices=(1, 2)) -> list[dict]:
+    # Side by side: most of each run is compiling in one thread, so a second core (idle
+    # when the suite's other worker has finished) takes the other run.
+    runs = []
+    for n_dev in devices:
+        out = tmp_path / f"run{n_dev}{net}.npz"
+        env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={n_dev}")
+        env["JAX_PLATFORMS"] = "cpu"
+        cmd = [sys.executable, "-c", _SCRIPT, str(out), str(n_dev), net]
+        err = out.with_suffix(".err")  # a file, not a pipe that a waiting run could fill
+        with open(err, "w") as f:
+            runs.append((subprocess.Popen(cmd, env=env, stderr=f), out, err))
+    results = []
+    for proc, out, err in runs:
+        assert proc.wait(timeout=600) == 0, err.read_text()[-3000:]
+        with np.load(out) as z:
+            results.append({k: z[k] for k in z.files})
+    return results
 
 
 @pytest.mark.parametrize("net", ["shared", "own"])  # one clock, or one per variable
 def test_two_devices_match_one(tmp_path, net):
-    one, two = _run(tmp_path, 1, net), _run(tmp_path, 2, net)
+    one, two = _runs(tmp_path, net)
     assert int(one["n_sharded"]) == 1 and int(two["n_sharded"]) == 2  # really replicated
     params = sorted(k for k in one if k.startswith("arr_"))
     assert params and params == sorted(k for k in two if k.startswith("arr_"))
