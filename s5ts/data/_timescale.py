@@ -351,13 +351,10 @@ class TimeScale:
         )
 
 
-_UNITS_NS = (("D", 86_400 * 10**9), ("h", 3_600 * 10**9), ("m", 60 * 10**9), ("s", 10**9))
-_UNITS_NS += (("ms", 10**6), ("us", 10**3))
-
-
 def _coarsest(ns: int) -> np.timedelta64:
     # numpy compares and adds timedeltas across units exactly, so only the repr changes
-    for unit, size in _UNITS_NS:
+    for unit in ("D", "h", "m", "s", "ms", "us"):  # numpy's codes, coarsest first
+        size = _NS[unit.lower()]
         if ns % size == 0:
             return np.timedelta64(ns // size, unit)
     return np.timedelta64(ns, "ns")
