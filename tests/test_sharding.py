@@ -49,11 +49,12 @@ np.savez(out, fc=fc.drop(columns=["unique_id", "ds"]).to_numpy(), error=error,
 """
 
 
-def _runs(tmp_path, net: str, devices=(1, 2)) -> list[dict]:
-    # Side by side: most of each run is compiling in one thread, so a second core (idle
-    # when the suite's other worker has finished) takes the other run.
+def _runs(tmp_path, net: str) -> list[dict]:
+    """The 1- and 2-device runs, side by side: most of each run is compiling in one
+    thread, so a second core (idle when the suite's other worker has finished) takes the
+    other run."""
     runs = []
-    for n_dev in devices:
+    for n_dev in (1, 2):
         out = tmp_path / f"run{n_dev}{net}.npz"
         env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={n_dev}")
         env["JAX_PLATFORMS"] = "cpu"
