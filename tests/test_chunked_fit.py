@@ -2,12 +2,15 @@
 LazyFrame or a Parquet path. The scalings must be those of an in-memory fit; training
 must visit every chunk."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import polars as pl
 import pytest
 from _tiny import TINY
 
 import s5ts
+from s5ts.batching import EVENTS, ListedSizing, StreamedSizing
 from s5ts.datasets import synthetic_vitals
 from s5ts.forecaster import _fit_chunked
 from s5ts.forecaster._fit_chunked import _ChunkSampler
@@ -134,3 +137,38 @@ def test_chunked_fit_names_the_frames_it_reads(data):
     df, static = data
     with pytest.raises(TypeError, match="LazyFrame"):
         s5ts.S5Forecaster(**TINY).fit(df.to_pandas(), static, chunk_size=5)
+
+
+class _Every:
+    """A 'reservoir' that keeps every value: the exact median."""
+
+    def __init__(self):
+        self.kept = []
+
+    def add(self, block):
+        self.kept.append(block)
+
+    def values(self):
+        return np.concatenate(self.kept)
+
+
+@pytest.mark.parametrize("most", [3, 256])
+def test_streamed_sizing_agrees_with_the_series_it_summarises(most):
+    # Series of 2-30 events with repeated times, gathered in three blocks of one array
+    # each (as a chunk's panel holds them) in a unit 4 times larger than they are read in.
+    rng = np.random.default_rng(0)
+    series = [
+        np.cumsum(rng.choice([0.0, 0.25, 0.5, 1.5], size=rng.integers(2, 31))) for _ in range(60)
+    ]
+    listed = ListedSizing([SimpleNamespace(t=t) for t in series], EVENTS)
+    streamed = StreamedSizing(_Every(), most)
+    for block in (series[:7], series[7:8], series[8:]):
+        lengths = np.array([len(t) for t in block])
+        stops = np.cumsum(lengths) + 5  # the block's times after 5 others
+        streamed.add(np.concatenate([np.zeros(5)] + [t * 4 for t in block]), stops - lengths, stops)
+    streamed.rescale(0.25)
+    assert streamed.n_series == 60
+    np.testing.assert_array_equal(streamed.sizes(), listed.sizes())
+    assert streamed.median_gap() == listed.median_gap()
+    for horizon in (0.1, 0.25, 0.5, 1.0, 2.0, 3.75, 10.0, 100.0):
+        assert streamed.max_window_events(horizon) == min(listed.max_window_events(horizon), most)

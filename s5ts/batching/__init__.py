@@ -5,7 +5,8 @@ Pure numpy, built on the host: `series_features` / `continue_features` turn a se
 scaled events into feature rows (the running and recent means, time since each variable
 was seen, ...); `sample_batch` / `sample_groups` draw training cuts, `plan_batches` lays
 out every query of a prediction, and `built_ahead` builds the next batch in a thread
-while the current one runs. Two layouts: `EVENTS` (every event of a series on one clock,
+while the current one runs; `ListedSizing` / `StreamedSizing` give what a fit sizes its
+batches on. Two layouts: `EVENTS` (every event of a series on one clock,
 for `ForecastNet`) and `VARIABLE_TOKENS` (each variable's observations as its own
 tokens, for `VariableClockNet`).
 """
@@ -40,6 +41,7 @@ from ._features import (
     recent_mean as recent_mean,
     series_features as series_features,
 )
+from ._sizing import ListedSizing as ListedSizing, StreamedSizing as StreamedSizing
 from ._variable_tokens import (
     TOKEN_FEATURES as TOKEN_FEATURES,
     VARIABLE_TOKENS as VARIABLE_TOKENS,

@@ -12,9 +12,9 @@ import jax
 import numpy as np
 
 from ..batching import (
+    ListedSizing,
     built_ahead,
     history_tiers,
-    max_window_events,
     n_features,
     next_pow2,
     plan_batches,
@@ -116,7 +116,7 @@ def _read(params, df, static_df, val_df, names, fingerprint_it: bool) -> Trainin
         folds = cross_fit_splits(every, k, rng, explicit=params["folds"] != "auto")
     if folds is not None:
         train_feats, val_series = folds[0]
-        shaped = [f for f in every if len(f.t) >= 2]
+        shaped = [f for f in every if len(f.t) >= 2]  # every fold's shapes: all of them
     else:
         if val_panel is not None:
             val_series = features(val_panel)
@@ -146,7 +146,7 @@ def _read(params, df, static_df, val_df, names, fingerprint_it: bool) -> Trainin
         static_std=static_std,
         bounds=bounds,
         train_feats=train_feats,
-        shaped=shaped,
+        sizing=ListedSizing(shaped, params["network"].layout),
         spans=np.array([f.t[-1] for f in every]),
         val_series=val_series,
         rng=rng,
@@ -171,16 +171,14 @@ def _fit(params, data: TrainingData, id_col, time_col, callbacks, checkpoint_dir
     if params["horizon"] is None:
         # At least the median gap between the training series' events (about one model
         # unit): a shorter default horizon would leave most cutoffs nothing to forecast.
-        gaps = np.concatenate([np.diff(f.t) for f in data.shaped])
-        floor = float(np.median(gaps[gaps > 0])) if (gaps > 0).any() else 1.0
+        floor = data.sizing.median_gap() or 1.0
         horizon = max(float(0.5 * np.median(data.spans)), floor)
     else:
         horizon = to_model_span(time_scale, params["horizon"], "horizon")
     network = params["network"]
     layout = network.layout
-    sizes = [layout.size(f, len(f.t) - 1, None, len(f.t)) for f in data.shaped]
-    max_len = network.max_len(np.asarray(sizes))
-    windows = max_window_events(data.shaped, horizon)
+    max_len = network.max_len(data.sizing.sizes())
+    windows = data.sizing.max_window_events(horizon)
     if windows == 0:
         typical = fmt_span(time_scale.to_raw_span_of_model(1.0))
         given = params["horizon"] is not None
@@ -247,7 +245,7 @@ def _fit(params, data: TrainingData, id_col, time_col, callbacks, checkpoint_dir
     # Every shape the sampler can draw, compiled before the first network's first step
     # (the folds share them: they are sized on all the training series).
     warmup = training_shapes(
-        data.shaped if data.folds else train_feats,
+        data.sizing.feats if data.folds else train_feats,
         batch_size=batch_size,
         max_len=max_len,
         n_queries=n_queries,

@@ -3,15 +3,16 @@ from a polars `LazyFrame` (a Parquet file or folder through `pl.scan_parquet`, .
 
 At most two chunks of series are in memory at once (the first that has a series to
 train on, which gives the baselines' prior and the warm-up shapes, and the current one),
-plus the validation series and one number per training event:
+plus the validation series and a few numbers per series:
 
 - One pass over every chunk fits what needs all the data: the scaler (each variable's
   count, mean and second moment merged chunk by chunk: an in-memory fit's, to
   rounding), the statics' normalisation (likewise), the input bounds (quantiles of a
   uniform sample of at most 100,000 values per variable: exact when there are no
   more), the time unit (the lower median of every within-series gap, from a sample
-  beyond a million gaps), each series' span, and the training series' times (the
-  float per event that the batch shapes are sized on).
+  beyond a million gaps), each series' span, and what the batch shapes are sized on
+  (`StreamedSizing`: each training series' event count, a sample of its gaps, and the
+  least time any series takes for k gaps in a row; not the times themselves).
 - Training visits the training chunks (equal in size) in a new random order each round
   and draws batches from each in proportion to its series before reading the next.
 
@@ -26,13 +27,12 @@ import dataclasses
 import math
 import numbers
 from pathlib import Path
-from typing import NamedTuple
 
 import narwhals as nw
 import numpy as np
 import polars as pl
 
-from ..batching import sample_groups
+from ..batching import StreamedSizing, sample_groups
 from ..data import ConversionReport, Moments, Scaler, TimeScale, as_frame, read_panel
 from ..network import SharedClock
 from ._checks import check_observed
@@ -42,12 +42,6 @@ from ._training_data import TrainingData, read_val_panel, warn_excluded, without
 
 _SAMPLE = 100_000  # values per variable kept to place the input bounds
 _GAPS = 1_000_000  # gaps kept to set the time unit (their lower median)
-
-
-class _Times(NamedTuple):
-    """A training series' times alone: what the batch shapes are sized on."""
-
-    t: np.ndarray
 
 
 def read_chunked(params, df, static_df, val_df, names: dict, chunk_size):
@@ -90,7 +84,10 @@ def read_chunked(params, df, static_df, val_df, names: dict, chunk_size):
     seed = params["random_state"]
     sample = _Reservoir(n_targets, _SAMPLE, np.random.default_rng([seed, 2]))
     gaps = _Reservoir(1, _GAPS, np.random.default_rng([seed, 3]))
-    reports, spans, times, span_of_times = [], [], [], None
+    # The training series' positive gaps as well (the default horizon's floor).
+    train_gaps = _Reservoir(1, _GAPS, np.random.default_rng([seed, 4]))
+    sizing = StreamedSizing(train_gaps, params["network"].layout.train_queries)
+    reports, spans, span_of_times = [], [], None
     for k in range(0, len(ids), chunk_size):
         panel, report = (first, first_report) if k == 0 else read(ids[k : k + chunk_size])
         first = None  # its values go; `template` keeps the names and kinds
@@ -108,14 +105,14 @@ def read_chunked(params, df, static_df, val_df, names: dict, chunk_size):
                 else (min(span_of_times[0], lo), max(span_of_times[1], hi))
             )
         t = provisional.elapsed(panel)
-        for i, (a, b) in enumerate(zip(panel.indptr[:-1], panel.indptr[1:], strict=True)):
-            spans.append(t[b - 1])
-            if b - a >= 2 and panel.ids[i] not in held:
-                times.append(_Times(t[a:b]))
+        starts, stops = panel.indptr[:-1], panel.indptr[1:]
+        spans.append(t[stops - 1])
+        trains = (stops - starts >= 2) & np.array([i not in held for i in panel.ids.tolist()])
+        sizing.add(t, starts[trains], stops[trains])
         del panel
     time_scale = TimeScale.from_gaps(gaps.values()[:, 0], span_of_times, template.time_kind)
     rescale = provisional.unit / time_scale.unit
-    times = [_Times(x.t * rescale) for x in times]
+    sizing.rescale(rescale)
     report = _merged(reports, len(ids), statics, ids, id_col)
     count, mean, std, magnitude = values.moments()
     check_observed(template.target_cols, count)
@@ -143,7 +140,7 @@ def read_chunked(params, df, static_df, val_df, names: dict, chunk_size):
         return [f for f in features(read(chunk_ids)[0]) if len(f.t) >= 2]
 
     first_feats = []  # the first chunk with a series to train on: prior and warm-up
-    for chunk in chunks if times else []:
+    for chunk in chunks if sizing.n_series else []:
         if first_feats := load(chunk):
             break
 
@@ -159,8 +156,8 @@ def read_chunked(params, df, static_df, val_df, names: dict, chunk_size):
         static_std=static_std,
         bounds=bounds,
         train_feats=first_feats,
-        shaped=times,
-        spans=np.asarray(spans) * rescale,
+        sizing=sizing,
+        spans=np.concatenate(spans) * rescale,
         val_series=val_series,
         rng=rng,
         sampler=sampler,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..batching import ListedSizing, StreamedSizing
 from ..data import ConversionReport, Panel, Scaler, TimeScale, read_panel, with_time_kind
 from ._errors import DataWarning
 from ._user_warnings import warn
@@ -26,8 +27,9 @@ class TrainingData:
     static_std: np.ndarray
     bounds: np.ndarray
     train_feats: list  # every training series (in memory), or the first chunk's
-    shaped: list  # what the batch shapes are sized on: every training series (in
-    # memory), or each one's times alone (chunked; the shared-clock layout needs no more)
+    # What the batch shapes are sized on: `ListedSizing` of every training series (in
+    # memory) or `StreamedSizing` (chunked: a few numbers per series, not its times).
+    sizing: "ListedSizing | StreamedSizing"
     spans: np.ndarray  # every series' span, held-out ones too (model units)
     val_series: list | None
     rng: np.random.Generator  # the sampler's random stream (after the split)
