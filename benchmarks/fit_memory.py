@@ -9,10 +9,11 @@ the peak above that baseline per MB of the input frame (`DataFrame.memory_usage`
 the growth of that peak per MB of frame between the sizes (fixed costs, such as JAX
 compiling the network, cancel out).
 
-With `--chunk-size N` each child writes its stays to a Parquet file (sorted by id),
-drops the frame and fits from the file N stays at a time
+With `--chunk-size N` one process writes the stays to a Parquet file (sorted by id) and
+a fresh one, which never builds the frame, fits from the file N stays at a time
 (`fit(path, chunk_size=N)`), for enough steps to draw from every chunk: its peak should
-not grow with the file.
+not grow with the file. `--memory-cap MB` runs each fit in a control group capped at
+that much memory (the kernel kills a process that needs more; Linux, root).
 
 With `--physionet` it measures the PhysioNet 2012 fit of `physionet.py` (the recorded
 configuration, `--steps` steps) as a user's process would hold it: the parent converts
@@ -25,32 +26,41 @@ Usage, from the repository root::
 
     .venv/bin/python benchmarks/fit_memory.py --stays 3000 12000
     .venv/bin/python benchmarks/fit_memory.py --stays 3000 12000 --chunk-size 500
+    .venv/bin/python benchmarks/fit_memory.py --stays 192000 --chunk-size 500 --memory-cap 1000
     .venv/bin/python benchmarks/fit_memory.py --physionet --steps 300
 """
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 
+_WRITER = """
+import json, os, sys
+sys.path.insert(0, {here!r})
+from throughput import physionet_like
+stays, path = int(sys.argv[1]), sys.argv[2]
+df = physionet_like(stays, events=75)
+frame_mb = df.memory_usage(deep=True).sum() / 2**20
+df.sort_values(["unique_id", "ds"]).to_parquet(path, row_group_size=20_000)
+print(json.dumps(dict(frame_mb=frame_mb, file_mb=os.path.getsize(path) / 2**20)))
+"""
+
+
 _CHILD = """
-import gc, json, os, sys, tempfile
+import json, sys
 sys.path.insert(0, {here!r})
 from throughput import physionet_like
 import s5ts
-stays, network, chunk = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-df = physionet_like(stays, events=75)
-frame_mb = df.memory_usage(deep=True).sum() / 2**20
-data, file_mb = df, 0.0
-if chunk:  # from a Parquet file, `chunk` stays at a time: the frame is not kept
-    path = os.path.join(tempfile.mkdtemp(), "train.parquet")
-    df.sort_values(["unique_id", "ds"]).to_parquet(path, row_group_size=20_000)
-    data, file_mb = path, os.path.getsize(path) / 2**20
-    del df
-    gc.collect()
+stays, network, chunk, path = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
+if chunk:  # from a Parquet file another process wrote, `chunk` stays at a time
+    data = path
+else:
+    data = physionet_like(stays, events=75)
 def status_mb(key):
     for line in open("/proc/self/status"):
         if line.startswith(key + ":"):
@@ -64,9 +74,10 @@ net = s5ts.VariableClocks() if network == "variable-clocks" else s5ts.SharedCloc
 steps = 5 if not chunk else -(-stays // chunk) * -(-chunk // 32)
 est = s5ts.S5Forecaster(max_steps=steps, eval_every=steps, horizon=24.0, network=net, verbose=False)
 est.fit(data, chunk_size=chunk or None)
-peak = status_mb("VmHWM")
-out = dict(stays=stays, frame_mb=frame_mb, file_mb=file_mb, before_mb=before, peak_mb=peak)
-print(json.dumps(out | dict(steps=steps)))
+out = dict(before_mb=before, peak_mb=status_mb("VmHWM"), steps=steps)
+if not chunk:
+    out["frame_mb"] = data.memory_usage(deep=True).sum() / 2**20
+print(json.dumps(out))
 """
 
 
@@ -156,21 +167,28 @@ def main(argv=None) -> None:
         help="the PhysioNet 2012 fit of physionet.py instead of synthetic stays",
     )
     p.add_argument("--steps", type=int, default=300, help="training steps (--physionet)")
+    p.add_argument(
+        "--memory-cap",
+        type=int,
+        default=0,
+        metavar="MB",
+        help="run each fit in a control group capped at this much memory (Linux, root); 0: no cap",
+    )
     args = p.parse_args(argv)
     if args.physionet:
         physionet_fit(args.steps)
         return
-    child = _CHILD.format(here=str(Path(__file__).resolve().parent))
+    here = str(Path(__file__).resolve().parent)
+    child, writer = _CHILD.format(here=here), _WRITER.format(here=here)
     print("stays    frame MB   file MB   RSS before fit MB   peak MB   peak above / frame")
     rows = []
     for n in args.stays:
-        out = subprocess.run(
-            [sys.executable, "-c", child, str(n), args.network, str(args.chunk_size)],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        r = json.loads(out.stdout.strip().splitlines()[-1])
+        with tempfile.TemporaryDirectory() as folder:
+            path, sizes = f"{folder}/train.parquet", dict(file_mb=0.0)
+            if args.chunk_size:
+                sizes = _run([writer, str(n), path])
+            command = [child, str(n), args.network, str(args.chunk_size), path]
+            r = sizes | _run(command, cap_mb=args.memory_cap)
         above = r["peak_mb"] - r["before_mb"]
         rows.append((r["frame_mb"], above))
         print(
@@ -181,6 +199,52 @@ def main(argv=None) -> None:
     if len(rows) >= 2:
         (f0, a0), (f1, a1) = rows[0], rows[-1]
         print(f"growth of the peak: {(a1 - a0) / (f1 - f0):.2f} MB per MB of frame")
+
+
+def _run(command: list[str], cap_mb: int = 0) -> dict:
+    """Run `python -c *command` (under a memory cap if `cap_mb`), return its last line's JSON."""
+    group = _memory_group(cap_mb) if cap_mb else None
+
+    def enter():  # in the child, before it runs anything
+        with open(f"{group}/cgroup.procs", "w") as f:
+            f.write(str(os.getpid()))
+
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", *command],
+            capture_output=True,
+            text=True,
+            preexec_fn=enter if group else None,
+        )
+    finally:
+        if group:
+            os.rmdir(group)
+    if out.returncode:
+        killed = " (killed: over the memory cap?)" if out.returncode == -9 else ""
+        sys.exit(f"the child failed ({out.returncode}){killed}:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _memory_group(cap_mb: int) -> str:
+    """A new control group that holds its processes to `cap_mb` of memory (resident
+    pages and page cache, which the kernel reclaims first; no swap): the kernel's
+    out-of-memory killer stops a process that needs more. Needs a writable memory
+    controller (cgroup v2 or v1; root, Linux)."""
+    name = f"s5ts-fit-memory-{os.getpid()}"
+    limit = str(cap_mb * 2**20)
+    v2, v1 = "/sys/fs/cgroup", "/sys/fs/cgroup/memory"
+    try:
+        controllers = Path(f"{v2}/cgroup.controllers")
+        if controllers.exists() and "memory" in controllers.read_text().split():
+            Path(f"{v2}/{name}").mkdir()
+            Path(f"{v2}/{name}/memory.max").write_text(limit)
+            Path(f"{v2}/{name}/memory.swap.max").write_text("0")
+            return f"{v2}/{name}"
+        Path(f"{v1}/{name}").mkdir()
+        Path(f"{v1}/{name}/memory.limit_in_bytes").write_text(limit)
+        return f"{v1}/{name}"
+    except OSError as err:
+        sys.exit(f"--memory-cap needs a writable cgroup memory controller (root, Linux): {err}")
 
 
 if __name__ == "__main__":

@@ -304,7 +304,7 @@ class S5Forecaster:
           series; training then draws batches from one chunk at a time, the chunks in a
           new random order each round. Memory holds two chunks at most, the
           validation series (`val_size` of the series held out by id, at most
-          `chunk_size` of them; or `val_df`) and one number per training event. Needs the default
+          `chunk_size` of them; or `val_df`) and a few numbers per series. Needs the default
           `SharedClock` network; not combined with `checkpoint_dir`. `None` (default):
           the data are read into memory.
 
