@@ -3,8 +3,8 @@
 PhysioNet-shaped synthetic stays (37 variables, ~75 events over 48 h, each variable seen
 at ~15 % of events; `throughput.physionet_like`) at several sizes, each fitted in a
 fresh process for a few steps (memory does not grow with steps). The child reports its
-RSS just before `fit`, with the frame built, and its peak RSS during `fit` (the kernel's
-high-water mark, reset once the frame is built: Linux only); the figures of merit are
+RSS just before `fit` (with the frame built, in memory) and its peak RSS during `fit`
+(the kernel's high-water mark, reset just before: Linux only); the figures of merit are
 the peak above that baseline per MB of the input frame (`DataFrame.memory_usage`), and
 the growth of that peak per MB of frame between the sizes (fixed costs, such as JAX
 compiling the network, cancel out).
@@ -47,6 +47,11 @@ stays, path = int(sys.argv[1]), sys.argv[2]
 df = physionet_like(stays, events=75)
 frame_mb = df.memory_usage(deep=True).sum() / 2**20
 df.sort_values(["unique_id", "ds"]).to_parquet(path, row_group_size=20_000)
+# Out of the page cache: the fit reads the file from disk, into its own (capped) group.
+fd = os.open(path, os.O_RDONLY)
+os.fsync(fd)
+os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+os.close(fd)
 print(json.dumps(dict(frame_mb=frame_mb, file_mb=os.path.getsize(path) / 2**20)))
 """
 
@@ -227,24 +232,32 @@ def _run(command: list[str], cap_mb: int = 0) -> dict:
 
 def _memory_group(cap_mb: int) -> str:
     """A new control group that holds its processes to `cap_mb` of memory (resident
-    pages and page cache, which the kernel reclaims first; no swap): the kernel's
-    out-of-memory killer stops a process that needs more. Needs a writable memory
-    controller (cgroup v2 or v1; root, Linux)."""
-    name = f"s5ts-fit-memory-{os.getpid()}"
+    pages and the page cache they bring in, which the kernel reclaims first; no swap
+    where the kernel accounts it): the kernel's out-of-memory killer stops a process
+    that needs more. Needs a writable memory controller (cgroup v2 or v1; root, Linux)."""
     limit = str(cap_mb * 2**20)
-    v2, v1 = "/sys/fs/cgroup", "/sys/fs/cgroup/memory"
+    v2 = Path("/sys/fs/cgroup")
+    # The limit, then the swap limit where there is one (v1: memory + swap, set second).
+    if "memory" in _words(v2 / "cgroup.subtree_control"):  # v2, memory delegated
+        root, cap, swap = v2, ("memory.max", limit), ("memory.swap.max", "0")
+    else:
+        root = Path("/sys/fs/cgroup/memory")
+        cap, swap = ("memory.limit_in_bytes", limit), ("memory.memsw.limit_in_bytes", limit)
+    group = root / f"s5ts-fit-memory-{os.getpid()}"
     try:
-        controllers = Path(f"{v2}/cgroup.controllers")
-        if controllers.exists() and "memory" in controllers.read_text().split():
-            Path(f"{v2}/{name}").mkdir()
-            Path(f"{v2}/{name}/memory.max").write_text(limit)
-            Path(f"{v2}/{name}/memory.swap.max").write_text("0")
-            return f"{v2}/{name}"
-        Path(f"{v1}/{name}").mkdir()
-        Path(f"{v1}/{name}/memory.limit_in_bytes").write_text(limit)
-        return f"{v1}/{name}"
+        group.mkdir()
+        (group / cap[0]).write_text(cap[1])
+        if (group / swap[0]).exists():
+            (group / swap[0]).write_text(swap[1])
+        return str(group)
     except OSError as err:
+        if group.exists():
+            group.rmdir()
         sys.exit(f"--memory-cap needs a writable cgroup memory controller (root, Linux): {err}")
+
+
+def _words(path: Path) -> list[str]:
+    return path.read_text().split() if path.exists() else []
 
 
 if __name__ == "__main__":

@@ -155,7 +155,8 @@ class _Every:
 @pytest.mark.parametrize("most", [3, 256])
 def test_streamed_sizing_agrees_with_the_series_it_summarises(most):
     # Series of 2-30 events with repeated times, gathered in three blocks of one array
-    # each (as a chunk's panel holds them) in a unit 4 times larger than they are read in.
+    # each (as a chunk's panel holds them, with skipped series between them) in a unit
+    # 10 times larger than they are read in.
     rng = np.random.default_rng(0)
     series = [
         np.cumsum(rng.choice([0.0, 0.25, 0.5, 1.5], size=rng.integers(2, 31))) for _ in range(60)
@@ -163,12 +164,17 @@ def test_streamed_sizing_agrees_with_the_series_it_summarises(most):
     listed = ListedSizing([SimpleNamespace(t=t) for t in series], EVENTS)
     streamed = StreamedSizing(_Every(), most)
     for block in (series[:7], series[7:8], series[8:]):
-        lengths = np.array([len(t) for t in block])
-        stops = np.cumsum(lengths) + 5  # the block's times after 5 others
-        streamed.add(np.concatenate([np.zeros(5)] + [t * 4 for t in block]), stops - lengths, stops)
-    streamed.rescale(0.25)
+        parts = [np.zeros(5)]  # 5 times of series not taken before the block
+        starts, stops = [], []
+        for t in block:
+            start = sum(map(len, parts))
+            starts.append(start)
+            stops.append(start + len(t))
+            parts += [t / 0.1, np.zeros(3)]  # and 3 between each two
+        streamed.add(np.concatenate(parts), np.array(starts), np.array(stops))
+    streamed.rescale(0.1)
     assert streamed.n_series == 60
     np.testing.assert_array_equal(streamed.sizes(), listed.sizes())
-    assert streamed.median_gap() == listed.median_gap()
+    assert streamed.median_gap() == pytest.approx(listed.median_gap(), rel=1e-12)
     for horizon in (0.1, 0.25, 0.5, 1.0, 2.0, 3.75, 10.0, 100.0):
         assert streamed.max_window_events(horizon) == min(listed.max_window_events(horizon), most)

@@ -107,7 +107,8 @@ def read_chunked(params, df, static_df, val_df, names: dict, chunk_size):
         t = provisional.elapsed(panel)
         starts, stops = panel.indptr[:-1], panel.indptr[1:]
         spans.append(t[stops - 1])
-        trains = (stops - starts >= 2) & np.array([i not in held for i in panel.ids.tolist()])
+        kept = np.array([i not in held for i in panel.ids.tolist()], dtype=bool)
+        trains = (stops - starts >= 2) & kept
         sizing.add(t, starts[trains], stops[trains])
         del panel
     time_scale = TimeScale.from_gaps(gaps.values()[:, 0], span_of_times, template.time_kind)
